@@ -1,0 +1,127 @@
+"""Users log in by email; an account's identity is validated by an admin before it may earn money."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name.split() or [self.email])[0]
+
+    @property
+    def is_validated(self) -> bool:
+        validation = getattr(self, "validation", None)
+        return validation is not None and validation.status == AccountValidation.Status.VALIDATED
+
+
+class AccountValidation(models.Model):
+    """Identity data a user submits; an admin validates or rejects it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        VALIDATED = "validated", "Validated"
+        REJECTED = "rejected", "Rejected"
+
+    # A rejected user may correct the data and submit again; a validated one may be revoked.
+    TRANSITIONS = {
+        Status.PENDING: {Status.VALIDATED, Status.REJECTED},
+        Status.REJECTED: {Status.PENDING},
+        Status.VALIDATED: {Status.REJECTED},
+    }
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="validation"
+    )
+    legal_name = models.CharField(max_length=200)
+    country = CountryField()
+    tax_document = models.CharField(
+        max_length=40, help_text="Tax identification number (CPF, CNPJ, NIF, RFC, SSN...)."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    review_note = models.TextField(
+        blank=True, help_text="Shown to the user when the account is rejected."
+    )
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "validated", "rejected"]),
+                name="accountvalidation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legal_name} ({self.get_status_display()})"
+
+
+class AccountValidationEvent(models.Model):
+    """One row per status change of a validation: who, when, from, to, why."""
+
+    validation = models.ForeignKey(
+        AccountValidation, on_delete=models.CASCADE, related_name="events"
+    )
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as account_views
+
+admin.site.site_header = "Coprod administration"
+admin.site.site_title = "Coprod admin"
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("dashboard/", account_views.dashboard, name="dashboard"),
+    path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
+    path("tools/co-productions/", include("coproduction.urls")),
+    path("", include("products.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,160 @@
+"""Product, plan and affiliation forms; prices are typed in major units and stored as minor units."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+from products.models import MAX_AFFILIATE_PERCENT, Affiliation, Plan, Product
+from products.money import MAX_PRICE_MAJOR, to_major, to_minor
+
+
+def price_field(label: str, *, required: bool = True, allow_zero: bool = False) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0") if allow_zero else Decimal("0.01"),
+        max_value=MAX_PRICE_MAJOR,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        error_messages={
+            "min_value": "Enter a price of at least %(limit_value)s.",
+            "max_value": "Prices are limited to %(limit_value)s.",
+        },
+    )
+
+
+class MinorUnitsMixin:
+    """Maps form fields in major units to model fields in minor units, with the right currency."""
+
+    money_fields: dict[str, str] = {}
+
+    def currency(self) -> str:
+        raise NotImplementedError
+
+    def initial_from_minor(self, instance) -> None:
+        for form_field, model_field in self.money_fields.items():
+            value = getattr(instance, model_field, None)
+            if value is not None:
+                self.initial[form_field] = to_major(value, self.currency())
+
+    def minor_values(self) -> dict[str, int | None]:
+        values = {}
+        for form_field, model_field in self.money_fields.items():
+            amount = self.cleaned_data.get(form_field)
+            if amount is None:
+                values[model_field] = None
+                continue
+            try:
+                values[model_field] = to_minor(amount, self.currency())
+            except ValueError as exc:
+                self.add_error(form_field, str(exc))
+        return values
+
+
+class ProductForm(MinorUnitsMixin, forms.ModelForm):
+    price = price_field("Price", required=False)
+    money_fields = {"price": "price_minor"}
+
+    class Meta:
+        model = Product
+        fields = [
+            "name",
+            "description",
+            "kind",
+            "currency",
+            "price",
+            "affiliate_commission_percent",
+            "guarantee_days",
+            "cocreators_may_be_affiliates",
+            "is_active",
+        ]
+        labels = {"kind": "Type"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {
+            "cocreators_may_be_affiliates": "If on, a cocreator who sells as an affiliate "
+            "earns both shares.",
+            "affiliate_commission_percent": "Offered to new affiliates; you can change it per "
+            "affiliate.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["affiliate_commission_percent"].widget.attrs.update(step="0.01")
+        if self.instance.pk:
+            self.initial_from_minor(self.instance)
+
+    def currency(self) -> str:
+        return self.cleaned_data.get("currency") or self.instance.currency
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Enter the product's name.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == Product.Kind.ONE_TIME and cleaned.get("price") is None:
+            self.add_error("price", "A one-time product needs a price.")
+        if cleaned.get("currency"):
+            cleaned.update(self.minor_values())
+        cleaned.pop("price", None)
+        return cleaned
+
+
+class PlanForm(MinorUnitsMixin, forms.ModelForm):
+    price = price_field("Price per installment")
+    promo_first_price = price_field(
+        "Promotional first installment", required=False, allow_zero=True
+    )
+    money_fields = {"price": "price_minor", "promo_first_price": "promo_first_price_minor"}
+
+    class Meta:
+        model = Plan
+        fields = ["name", "periodicity", "price", "promo_first_price", "installments", "is_active"]
+        labels = {"periodicity": "Periodicity"}
+
+    def __init__(self, *args, product: Product, **kwargs):
+        self.product = product
+        super().__init__(*args, **kwargs)
+        self.fields["installments"].widget.attrs.update(min=1, max=120)
+        self.fields["installments"].validators.append(MaxValueValidator(120))
+        if self.instance.pk:
+            self.initial_from_minor(self.instance)
+
+    def currency(self) -> str:
+        return self.product.currency
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Give the plan a name, e.g. Monthly.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        price, promo = cleaned.get("price"), cleaned.get("promo_first_price")
+        if price is not None and promo is not None and promo >= price:
+            self.add_error(
+                "promo_first_price", "The promotional price must be lower than the regular price."
+            )
+        cleaned.update(self.minor_values())
+        cleaned.pop("price", None)
+        cleaned.pop("promo_first_price", None)
+        return cleaned
+
+
+class AffiliationCommissionForm(forms.ModelForm):
+    class Meta:
+        model = Affiliation
+        fields = ["commission_percent"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["commission_percent"]
+        field.min_value = Decimal("0.01")
+        field.widget.attrs.update(step="0.01", min="0.01", max=MAX_AFFILIATE_PERCENT)
+        field.validators.append(MinValueValidator(Decimal("0.01")))
+

@@ -1,0 +1,181 @@
+"""Products a producer sells, their subscription plans, and the affiliates who promote them."""
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from products.money import Currency, format_money
+
+# An affiliate's commission is a share of the net; the producer always keeps part of it.
+MAX_AFFILIATE_PERCENT = 80
+AFFILIATE_PERCENT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(MAX_AFFILIATE_PERCENT)]
+
+
+class Product(models.Model):
+    class Kind(models.TextChoices):
+        ONE_TIME = "one_time", "One-time purchase"
+        SUBSCRIPTION = "subscription", "Subscription"
+
+    producer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="products"
+    )
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=5000)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.BRL)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ONE_TIME)
+    # One-time products have a price; subscription products are priced by their plans.
+    price_minor = models.BigIntegerField(null=True, blank=True)
+    is_active = models.BooleanField("active", default=True)
+    cocreators_may_be_affiliates = models.BooleanField(
+        "cocreators may also be affiliates", default=False
+    )
+    affiliate_commission_percent = models.DecimalField(
+        "default affiliate commission (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=30,
+        validators=AFFILIATE_PERCENT_VALIDATORS,
+    )
+    guarantee_days = models.PositiveSmallIntegerField(
+        "guarantee period (days)", default=7, validators=[MaxValueValidator(60)]
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="one_time", price_minor__gt=0) | Q(kind="subscription")),
+                name="product_one_time_has_price",
+            ),
+            models.CheckConstraint(
+                condition=Q(affiliate_commission_percent__gte=0)
+                & Q(affiliate_commission_percent__lte=MAX_AFFILIATE_PERCENT),
+                name="product_affiliate_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("products:public", args=[self.pk])
+
+    @property
+    def is_subscription(self) -> bool:
+        return self.kind == self.Kind.SUBSCRIPTION
+
+    @property
+    def price_display(self) -> str:
+        return format_money(self.price_minor, self.currency)
+
+
+class Plan(models.Model):
+    class Periodicity(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+        BIMONTHLY = "bimonthly", "Every two months"
+        QUARTERLY = "quarterly", "Quarterly"
+        SEMIANNUAL = "semiannual", "Semiannual"
+        YEARLY = "yearly", "Yearly"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="plans")
+    name = models.CharField(max_length=80)
+    periodicity = models.CharField(
+        max_length=20, choices=Periodicity.choices, default=Periodicity.MONTHLY
+    )
+    price_minor = models.BigIntegerField()
+    promo_first_price_minor = models.BigIntegerField(
+        "promotional first installment", null=True, blank=True
+    )
+    installments = models.PositiveSmallIntegerField(
+        "number of installments",
+        null=True,
+        blank=True,
+        help_text="Leave empty to charge until the subscription is canceled.",
+    )
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["product", "price_minor", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price_minor__gt=0), name="plan_price_positive"),
+            models.CheckConstraint(
+                condition=Q(promo_first_price_minor__isnull=True)
+                | (Q(promo_first_price_minor__gte=0)
+                   & Q(promo_first_price_minor__lt=models.F("price_minor"))),
+                name="plan_promo_below_price",
+            ),
+            models.CheckConstraint(
+                condition=Q(installments__isnull=True) | Q(installments__gte=1),
+                name="plan_installments_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name}: {self.name}"
+
+    @property
+    def price_display(self) -> str:
+        return format_money(self.price_minor, self.product.currency)
+
+    @property
+    def promo_display(self) -> str:
+        return format_money(self.promo_first_price_minor, self.product.currency)
+
+
+def new_affiliate_code() -> str:
+    return secrets.token_urlsafe(8).replace("-", "x").replace("_", "y")[:10]
+
+
+class Affiliation(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+        REVOKED = "revoked", "Revoked"
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.APPROVED, Status.REFUSED},
+        Status.APPROVED: {Status.REVOKED},
+        Status.REFUSED: {Status.PENDING},
+        Status.REVOKED: {Status.PENDING},
+    }
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="affiliations")
+    affiliate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="affiliations"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    commission_percent = models.DecimalField(
+        "commission (%)", max_digits=5, decimal_places=2, validators=AFFILIATE_PERCENT_VALIDATORS
+    )
+    code = models.CharField(max_length=16, unique=True, default=new_affiliate_code)
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "affiliate"], name="affiliation_one_per_product_and_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(commission_percent__gt=0) & Q(commission_percent__lte=MAX_AFFILIATE_PERCENT),
+                name="affiliation_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.affiliate} → {self.product}"
+
+    @property
+    def link(self) -> str:
+        return f"{settings.SITE_URL}{self.product.get_absolute_url()}?a={self.code}"

@@ -1,0 +1,40 @@
+"""Reads for products: querysets with what their screens need already joined."""
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+from products.models import Affiliation, Plan, Product
+
+
+def product_list_for_producer(*, producer: User) -> QuerySet[Product]:
+    return Product.objects.filter(producer=producer).annotate(
+        plan_count=Count("plans", distinct=True),
+        affiliate_count=Count(
+            "affiliations", filter=Q(affiliations__status="approved"), distinct=True
+        ),
+        pending_affiliate_count=Count(
+            "affiliations", filter=Q(affiliations__status="pending"), distinct=True
+        ),
+    )
+
+
+def product_get_for_producer(*, producer: User, pk: int) -> Product:
+    """404 unless the product belongs to this producer: others must not learn it exists."""
+    return get_object_or_404(Product, pk=pk, producer=producer)
+
+
+def product_get_public(*, pk: int) -> Product:
+    return get_object_or_404(Product.objects.select_related("producer"), pk=pk, is_active=True)
+
+
+def plan_list(*, product: Product) -> QuerySet[Plan]:
+    return product.plans.all()
+
+
+def affiliation_list_for_product(*, product: Product) -> QuerySet[Affiliation]:
+    return product.affiliations.select_related("affiliate").order_by("status", "-requested_at")
+
+
+def affiliation_list_for_user(*, user: User) -> QuerySet[Affiliation]:
+    return user.affiliations.select_related("product", "product__producer")

@@ -1,0 +1,162 @@
+"""Writes on products, plans and affiliations; each in its own transaction."""
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.exceptions import DomainError, InvalidTransition
+from accounts.models import User
+from accounts.tasks import send_email
+from products.models import Affiliation, Plan, Product
+
+PRODUCT_FIELDS = (
+    "name",
+    "description",
+    "currency",
+    "kind",
+    "price_minor",
+    "is_active",
+    "cocreators_may_be_affiliates",
+    "affiliate_commission_percent",
+    "guarantee_days",
+)
+PLAN_FIELDS = ("name", "periodicity", "price_minor", "promo_first_price_minor", "installments", "is_active")
+
+
+def product_create(*, producer: User, **fields) -> Product:
+    if fields.get("kind") == Product.Kind.SUBSCRIPTION:
+        fields["price_minor"] = None
+    return Product.objects.create(producer=producer, **_only(fields, PRODUCT_FIELDS))
+
+
+def product_update(*, product: Product, **fields) -> Product:
+    """Edit a product; the currency and kind are fixed once it has plans or affiliates."""
+    with transaction.atomic():
+        locked = Product.objects.select_for_update().get(pk=product.pk)
+        changes = _only(fields, PRODUCT_FIELDS)
+        if changes.get("kind", locked.kind) == Product.Kind.SUBSCRIPTION:
+            changes["price_minor"] = None
+        if locked.plans.exists() and (
+            changes.get("currency", locked.currency) != locked.currency
+            or changes.get("kind", locked.kind) != locked.kind
+        ):
+            raise DomainError(
+                "The currency and type cannot change once the product has plans."
+            )
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=[*changes, "updated_at"])
+    return locked
+
+
+def plan_create(*, product: Product, **fields) -> Plan:
+    if not product.is_subscription:
+        raise DomainError("Only subscription products have plans.")
+    return Plan.objects.create(product=product, **_only(fields, PLAN_FIELDS))
+
+
+def plan_update(*, plan: Plan, **fields) -> Plan:
+    changes = _only(fields, PLAN_FIELDS)
+    for name, value in changes.items():
+        setattr(plan, name, value)
+    plan.save(update_fields=list(changes))
+    return plan
+
+
+def affiliation_request(*, product: Product, user: User) -> Affiliation:
+    """A user asks to promote a product; a refused or revoked user may ask again."""
+    if product.producer_id == user.pk:
+        raise DomainError("You are the producer of this product; you cannot be its affiliate.")
+    if not product.is_active:
+        raise DomainError("This product is not accepting affiliates.")
+    with transaction.atomic():
+        existing = (
+            Affiliation.objects.select_for_update().filter(product=product, affiliate=user).first()
+        )
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    affiliation = Affiliation.objects.create(
+                        product=product,
+                        affiliate=user,
+                        commission_percent=product.affiliate_commission_percent or Decimal("1"),
+                    )
+            except IntegrityError:
+                raise DomainError("You have already asked to affiliate to this product.") from None
+        else:
+            if existing.status in (Affiliation.Status.PENDING, Affiliation.Status.APPROVED):
+                raise DomainError(
+                    "You are already an affiliate of this product."
+                    if existing.status == Affiliation.Status.APPROVED
+                    else "Your request is already waiting for the producer."
+                )
+            affiliation = _affiliation_transition(existing, Affiliation.Status.PENDING)
+            affiliation.requested_at = timezone.now()
+            affiliation.decided_at = None
+            affiliation.save(update_fields=["requested_at", "decided_at"])
+        _notify(
+            to=product.producer.email,
+            subject=f"New affiliation request for {product.name}",
+            template="products/email/affiliation_requested",
+            context={"affiliation": affiliation, "path": reverse("products:affiliates", args=[product.pk])},
+        )
+    return affiliation
+
+
+def affiliation_decide(*, affiliation: Affiliation, to: str, actor: User) -> Affiliation:
+    """The producer approves, refuses or revokes; the affiliate is told by email."""
+    with transaction.atomic():
+        locked = Affiliation.objects.select_for_update().select_related("product").get(
+            pk=affiliation.pk
+        )
+        if locked.product.producer_id != actor.pk:
+            raise DomainError("Only the product's producer decides on its affiliates.")
+        locked = _affiliation_transition(locked, to)
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["decided_at"])
+        _notify(
+            to=locked.affiliate.email,
+            subject=f"Your affiliation to {locked.product.name}: {locked.get_status_display()}",
+            template="products/email/affiliation_decided",
+            context={"affiliation": locked, "path": reverse("products:my_affiliations")},
+        )
+    return locked
+
+
+def affiliation_set_commission(*, affiliation: Affiliation, percent: Decimal, actor: User) -> Affiliation:
+    if affiliation.product.producer_id != actor.pk:
+        raise DomainError("Only the product's producer sets commissions.")
+    affiliation.commission_percent = percent
+    affiliation.save(update_fields=["commission_percent"])
+    return affiliation
+
+
+def _affiliation_transition(affiliation: Affiliation, to: str) -> Affiliation:
+    current = Affiliation.Status(affiliation.status)
+    if to not in Affiliation.TRANSITIONS[current]:
+        raise InvalidTransition(
+            f"An affiliation that is {current.label.lower()} cannot become "
+            f"{Affiliation.Status(to).label.lower()}."
+        )
+    affiliation.status = to
+    affiliation.save(update_fields=["status"])
+    return affiliation
+
+
+def _notify(*, to: str, subject: str, template: str, context: dict) -> None:
+    from django.conf import settings
+
+    context = {**context, "url": settings.SITE_URL + context["path"]}
+    send_email.delay_on_commit(
+        to=to,
+        subject=subject,
+        text=render_to_string(f"{template}.txt", context),
+        html=render_to_string(f"{template}.html", context),
+    )
+
+
+def _only(fields: dict, allowed: tuple[str, ...]) -> dict:
+    return {name: value for name, value in fields.items() if name in allowed}
