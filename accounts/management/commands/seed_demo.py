@@ -1,0 +1,117 @@
+"""Load the demo data the README lists; running it again changes nothing."""
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import AccountValidation, User
+from products.models import Affiliation, Plan, Product
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+USERS = [
+    # email, full name, validated?, staff?
+    ("admin@demo.test", "Ada Admin", True, True),
+    ("producer@demo.test", "Paula Producer", True, False),
+    ("affiliate1@demo.test", "Alex Affiliate", True, False),
+    ("affiliate2@demo.test", "Bia Affiliate", True, False),
+    ("cocreator@demo.test", "Caio Cocreator", True, False),
+    ("buyer@demo.test", "Bruno Buyer", False, False),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo users, products, plans and affiliations (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        users = {email: self._user(email, name, validated, staff) for email, name, validated, staff in USERS}
+        producer = users["producer@demo.test"]
+        course, _ = Product.objects.get_or_create(
+            producer=producer,
+            name="Django for Producers",
+            defaults={
+                "description": "A video course: build and sell your first web product.",
+                "currency": "BRL",
+                "kind": Product.Kind.ONE_TIME,
+                "price_minor": 19700,
+                "affiliate_commission_percent": 35,
+                "cocreators_may_be_affiliates": True,
+            },
+        )
+        club, _ = Product.objects.get_or_create(
+            producer=producer,
+            name="Growth Club",
+            defaults={
+                "description": "A membership with weekly live sessions and templates.",
+                "currency": "BRL",
+                "kind": Product.Kind.SUBSCRIPTION,
+                "affiliate_commission_percent": 30,
+            },
+        )
+        plans = [
+            ("Monthly", Plan.Periodicity.MONTHLY, 4990, 990, None),
+            ("Quarterly, 4 installments", Plan.Periodicity.QUARTERLY, 12900, None, 4),
+            ("Yearly", Plan.Periodicity.YEARLY, 49900, None, None),
+        ]
+        for name, periodicity, price, promo, installments in plans:
+            Plan.objects.get_or_create(
+                product=club,
+                name=name,
+                defaults={
+                    "periodicity": periodicity,
+                    "price_minor": price,
+                    "promo_first_price_minor": promo,
+                    "installments": installments,
+                },
+            )
+        # One approved affiliate and one waiting, so the producer has something to approve.
+        Affiliation.objects.get_or_create(
+            product=course,
+            affiliate=users["affiliate1@demo.test"],
+            defaults={
+                "status": Affiliation.Status.APPROVED,
+                "commission_percent": 35,
+                "code": "DEMOALEX",
+                "decided_at": timezone.now(),
+            },
+        )
+        Affiliation.objects.get_or_create(
+            product=course,
+            affiliate=users["affiliate2@demo.test"],
+            defaults={"status": Affiliation.Status.PENDING, "commission_percent": 35, "code": "DEMOBIA"},
+        )
+        Affiliation.objects.get_or_create(
+            product=club,
+            affiliate=users["affiliate2@demo.test"],
+            defaults={
+                "status": Affiliation.Status.APPROVED,
+                "commission_percent": 30,
+                "code": "DEMOBIACLUB",
+                "decided_at": timezone.now(),
+            },
+        )
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Password for every demo login: {DEMO_PASSWORD}"))
+
+    def _user(self, email: str, name: str, validated: bool, staff: bool) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email, password=DEMO_PASSWORD, full_name=name, is_staff=staff, is_superuser=staff
+            )
+        EmailAddress.objects.get_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        if validated:
+            AccountValidation.objects.get_or_create(
+                user=user,
+                defaults={
+                    "legal_name": name,
+                    "country": "BR",
+                    "tax_document": "123.456.789-09",
+                    "status": AccountValidation.Status.VALIDATED,
+                    "decided_at": timezone.now(),
+                },
+            )
+        return user

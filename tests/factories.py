@@ -1,0 +1,88 @@
+"""factory-boy factories for every model, with traits for the states tests need."""
+
+import factory
+from allauth.account.models import EmailAddress
+from django.utils import timezone
+
+from accounts.models import AccountValidation, User
+from products.models import Affiliation, Plan, Product
+
+PASSWORD = "test-pass-2026"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    full_name = factory.Faker("name")
+    password = factory.django.Password(PASSWORD)
+
+    class Params:
+        validated = factory.Trait(
+            validation=factory.RelatedFactory(
+                "tests.factories.AccountValidationFactory",
+                factory_related_name="user",
+                status=AccountValidation.Status.VALIDATED,
+            )
+        )
+
+    @factory.post_generation
+    def verified_email(self, create, extracted, **kwargs):
+        if create and extracted is not False:
+            EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+
+class AccountValidationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountValidation
+
+    user = factory.SubFactory(UserFactory)
+    legal_name = factory.LazyAttribute(lambda o: o.user.full_name or "Legal Name")
+    country = "BR"
+    tax_document = "123.456.789-09"
+    status = AccountValidation.Status.PENDING
+
+    class Params:
+        validated = factory.Trait(status=AccountValidation.Status.VALIDATED, decided_at=factory.LazyFunction(timezone.now))
+        rejected = factory.Trait(status=AccountValidation.Status.REJECTED, review_note="Blurry document")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    producer = factory.SubFactory(UserFactory, validated=True)
+    name = factory.Sequence(lambda n: f"Product {n}")
+    description = "A digital product."
+    currency = "BRL"
+    kind = Product.Kind.ONE_TIME
+    price_minor = 10000
+
+    class Params:
+        subscription = factory.Trait(kind=Product.Kind.SUBSCRIPTION, price_minor=None)
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Plan
+
+    product = factory.SubFactory(ProductFactory, subscription=True)
+    name = "Monthly"
+    periodicity = Plan.Periodicity.MONTHLY
+    price_minor = 4990
+
+
+class AffiliationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Affiliation
+
+    product = factory.SubFactory(ProductFactory)
+    affiliate = factory.SubFactory(UserFactory, validated=True)
+    commission_percent = 30
+    status = Affiliation.Status.PENDING
+
+    class Params:
+        approved = factory.Trait(status=Affiliation.Status.APPROVED, decided_at=factory.LazyFunction(timezone.now))
+        refused = factory.Trait(status=Affiliation.Status.REFUSED, decided_at=factory.LazyFunction(timezone.now))
