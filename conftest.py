@@ -4,3 +4,18 @@ import os
 
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_runtest_logreport(report):
+    """In CI a skipped browser test is a failure: they must really run there."""
+    if os.environ.get("CI") and report.skipped and "tests/e2e/" in report.nodeid:
+        _skipped_e2e.append(report.nodeid)
+
+
+_skipped_e2e: list[str] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _skipped_e2e:
+        print(f"\nCI: browser tests were skipped, which counts as a failure: {_skipped_e2e}")
+        session.exitstatus = 1

@@ -8,15 +8,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.exceptions import DomainError
 from accounts.guards import validated_account_required
+from config.htmx import render_page_or_partial
 from products import selectors, services
 from products.forms import AffiliationCommissionForm, PlanForm, ProductForm
 from products.models import Affiliation, Product
-
-
-def _render(request, template: str, partial: str, context: dict, status: int = 200):
-    """Render the page, or only its named partial for an HTMX request."""
-    name = f"{template}#{partial}" if request.htmx else template
-    return render(request, name, context, status=status)
 
 
 @login_required
@@ -74,7 +69,7 @@ def plans(request, pk: int):
             else:
                 return redirect("products:plans", pk=product.pk)
         context = {"product": product, "plans": selectors.plan_list(product=product), "form": form}
-        return _render(request, "products/plans.html", "plans-panel", context)
+        return render_page_or_partial(request, "products/plans.html", "plans-panel", context)
     context = {"product": product, "plans": selectors.plan_list(product=product), "form": form}
     return render(request, "products/plans.html", context)
 
@@ -150,9 +145,10 @@ def affiliation_commission(request, pk: int, affiliation_pk: int):
 
 def _affiliation_row_or_redirect(request, product: Product, affiliation: Affiliation):
     if request.htmx:
-        return render(
+        return render_page_or_partial(
             request,
-            "products/affiliates.html#affiliation-row",
+            "products/affiliates.html",
+            "affiliation-row",
             {"product": product, "affiliation": affiliation},
         )
     return redirect("products:affiliates", pk=product.pk)
