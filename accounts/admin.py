@@ -12,7 +12,14 @@ from accounts.models import AccountValidation, AccountValidationEvent, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "validation_status", "is_active", "is_staff", "date_joined"]
+    list_display = [
+        "email",
+        "full_name",
+        "validation_status",
+        "is_active",
+        "is_staff",
+        "date_joined",
+    ]
     list_filter = ["is_active", "is_staff", "is_superuser", "validation__status"]
     search_fields = ["email", "full_name"]
     list_select_related = ["validation"]

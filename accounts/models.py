@@ -1,4 +1,4 @@
-"""Users log in by email; an account's identity is validated by an admin before it may earn money."""
+"""Users log in by email; an admin validates an account's identity before it may earn money."""
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -125,3 +125,6 @@ class AccountValidationEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status}"

@@ -16,9 +16,7 @@ def validation_submit(
 ) -> AccountValidation:
     """Create or resubmit the user's validation request; a validated account cannot resubmit."""
     with transaction.atomic():
-        validation = (
-            AccountValidation.objects.select_for_update().filter(user=user).first()
-        )
+        validation = AccountValidation.objects.select_for_update().filter(user=user).first()
         if validation is None:
             validation = AccountValidation.objects.create(
                 user=user, legal_name=legal_name, country=country, tax_document=tax_document

@@ -5,7 +5,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 
-@shared_task(name="accounts.send_email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(
+    name="accounts.send_email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
 def send_email(*, to: str, subject: str, text: str, html: str = "") -> None:
     message = EmailMultiAlternatives(
         subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,

@@ -1,4 +1,4 @@
-"""The Celery application; beat uses django-celery-beat's DatabaseScheduler with schedules from code."""
+"""The Celery app; beat runs django-celery-beat's DatabaseScheduler with schedules from code."""
 
 import os
 

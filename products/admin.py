@@ -8,12 +8,27 @@ from products.models import Affiliation, Plan, Product
 class PlanInline(admin.TabularInline):
     model = Plan
     extra = 0
-    fields = ["name", "periodicity", "price_minor", "promo_first_price_minor", "installments", "is_active"]
+    fields = [
+        "name",
+        "periodicity",
+        "price_minor",
+        "promo_first_price_minor",
+        "installments",
+        "is_active",
+    ]
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "producer", "kind", "currency", "price_display", "is_active", "created_at"]
+    list_display = [
+        "name",
+        "producer",
+        "kind",
+        "currency",
+        "price_display",
+        "is_active",
+        "created_at",
+    ]
     list_filter = ["kind", "currency", "is_active", "cocreators_may_be_affiliates"]
     search_fields = ["name", "producer__email", "producer__full_name"]
     list_select_related = ["producer"]
@@ -28,7 +43,15 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "product", "periodicity", "price_display", "promo_display", "installments", "is_active"]
+    list_display = [
+        "name",
+        "product",
+        "periodicity",
+        "price_display",
+        "promo_display",
+        "installments",
+        "is_active",
+    ]
     list_filter = ["periodicity", "is_active", "product__currency"]
     search_fields = ["name", "product__name"]
     list_select_related = ["product"]
@@ -37,7 +60,15 @@ class PlanAdmin(admin.ModelAdmin):
 
 @admin.register(Affiliation)
 class AffiliationAdmin(admin.ModelAdmin):
-    list_display = ["affiliate", "product", "status", "commission_percent", "code", "requested_at", "decided_at"]
+    list_display = [
+        "affiliate",
+        "product",
+        "status",
+        "commission_percent",
+        "code",
+        "requested_at",
+        "decided_at",
+    ]
     list_filter = ["status"]
     search_fields = ["affiliate__email", "product__name", "code"]
     list_select_related = ["affiliate", "product"]

@@ -1,4 +1,4 @@
-"""Product, plan and affiliation forms; prices are typed in major units and stored as minor units."""
+"""Product, plan and affiliation forms; prices are typed in major units, stored in minor units."""
 
 from decimal import Decimal
 
@@ -9,7 +9,9 @@ from products.models import MAX_AFFILIATE_PERCENT, Affiliation, Plan, Product
 from products.money import MAX_PRICE_MAJOR, to_major, to_minor
 
 
-def price_field(label: str, *, required: bool = True, allow_zero: bool = False) -> forms.DecimalField:
+def price_field(
+    label: str, *, required: bool = True, allow_zero: bool = False
+) -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         required=required,
@@ -157,4 +159,3 @@ class AffiliationCommissionForm(forms.ModelForm):
         field.min_value = Decimal("0.01")
         field.widget.attrs.update(step="0.01", min="0.01", max=MAX_AFFILIATE_PERCENT)
         field.validators.append(MinValueValidator(Decimal("0.01")))
-

@@ -51,7 +51,11 @@ class Product(models.Model):
         ordering = ["name", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(kind="one_time", price_minor__gt=0) | Q(kind="subscription")),
+                # isnull=False: in SQL a NULL price makes "price_minor > 0" unknown, which passes.
+                condition=(
+                    Q(kind="one_time", price_minor__isnull=False, price_minor__gt=0)
+                    | Q(kind="subscription")
+                ),
                 name="product_one_time_has_price",
             ),
             models.CheckConstraint(
@@ -109,8 +113,10 @@ class Plan(models.Model):
             models.CheckConstraint(condition=Q(price_minor__gt=0), name="plan_price_positive"),
             models.CheckConstraint(
                 condition=Q(promo_first_price_minor__isnull=True)
-                | (Q(promo_first_price_minor__gte=0)
-                   & Q(promo_first_price_minor__lt=models.F("price_minor"))),
+                | (
+                    Q(promo_first_price_minor__gte=0)
+                    & Q(promo_first_price_minor__lt=models.F("price_minor"))
+                ),
                 name="plan_promo_below_price",
             ),
             models.CheckConstraint(
@@ -168,7 +174,8 @@ class Affiliation(models.Model):
                 fields=["product", "affiliate"], name="affiliation_one_per_product_and_user"
             ),
             models.CheckConstraint(
-                condition=Q(commission_percent__gt=0) & Q(commission_percent__lte=MAX_AFFILIATE_PERCENT),
+                condition=Q(commission_percent__gt=0)
+                & Q(commission_percent__lte=MAX_AFFILIATE_PERCENT),
                 name="affiliation_percent_range",
             ),
         ]

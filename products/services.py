@@ -23,7 +23,14 @@ PRODUCT_FIELDS = (
     "affiliate_commission_percent",
     "guarantee_days",
 )
-PLAN_FIELDS = ("name", "periodicity", "price_minor", "promo_first_price_minor", "installments", "is_active")
+PLAN_FIELDS = (
+    "name",
+    "periodicity",
+    "price_minor",
+    "promo_first_price_minor",
+    "installments",
+    "is_active",
+)
 
 
 def product_create(*, producer: User, **fields) -> Product:
@@ -43,9 +50,7 @@ def product_update(*, product: Product, **fields) -> Product:
             changes.get("currency", locked.currency) != locked.currency
             or changes.get("kind", locked.kind) != locked.kind
         ):
-            raise DomainError(
-                "The currency and type cannot change once the product has plans."
-            )
+            raise DomainError("The currency and type cannot change once the product has plans.")
         for name, value in changes.items():
             setattr(locked, name, value)
         locked.save(update_fields=[*changes, "updated_at"])
@@ -101,7 +106,10 @@ def affiliation_request(*, product: Product, user: User) -> Affiliation:
             to=product.producer.email,
             subject=f"New affiliation request for {product.name}",
             template="products/email/affiliation_requested",
-            context={"affiliation": affiliation, "path": reverse("products:affiliates", args=[product.pk])},
+            context={
+                "affiliation": affiliation,
+                "path": reverse("products:affiliates", args=[product.pk]),
+            },
         )
     return affiliation
 
@@ -109,8 +117,8 @@ def affiliation_request(*, product: Product, user: User) -> Affiliation:
 def affiliation_decide(*, affiliation: Affiliation, to: str, actor: User) -> Affiliation:
     """The producer approves, refuses or revokes; the affiliate is told by email."""
     with transaction.atomic():
-        locked = Affiliation.objects.select_for_update().select_related("product").get(
-            pk=affiliation.pk
+        locked = (
+            Affiliation.objects.select_for_update().select_related("product").get(pk=affiliation.pk)
         )
         if locked.product.producer_id != actor.pk:
             raise DomainError("Only the product's producer decides on its affiliates.")
@@ -126,7 +134,9 @@ def affiliation_decide(*, affiliation: Affiliation, to: str, actor: User) -> Aff
     return locked
 
 
-def affiliation_set_commission(*, affiliation: Affiliation, percent: Decimal, actor: User) -> Affiliation:
+def affiliation_set_commission(
+    *, affiliation: Affiliation, percent: Decimal, actor: User
+) -> Affiliation:
     if affiliation.product.producer_id != actor.pk:
         raise DomainError("Only the product's producer sets commissions.")
     affiliation.commission_percent = percent

@@ -111,12 +111,16 @@ AFFILIATION_ACTIONS = {
 @require_POST
 def affiliation_decide(request, pk: int, affiliation_pk: int, action: str):
     product = selectors.product_get_for_producer(producer=request.user, pk=pk)
-    affiliation = get_object_or_404(product.affiliations.select_related("affiliate"), pk=affiliation_pk)
+    affiliation = get_object_or_404(
+        product.affiliations.select_related("affiliate"), pk=affiliation_pk
+    )
     if action not in AFFILIATION_ACTIONS:
         raise Http404
     to, verb = AFFILIATION_ACTIONS[action]
     try:
-        affiliation = services.affiliation_decide(affiliation=affiliation, to=to, actor=request.user)
+        affiliation = services.affiliation_decide(
+            affiliation=affiliation, to=to, actor=request.user
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -128,7 +132,9 @@ def affiliation_decide(request, pk: int, affiliation_pk: int, action: str):
 @require_POST
 def affiliation_commission(request, pk: int, affiliation_pk: int):
     product = selectors.product_get_for_producer(producer=request.user, pk=pk)
-    affiliation = get_object_or_404(product.affiliations.select_related("affiliate"), pk=affiliation_pk)
+    affiliation = get_object_or_404(
+        product.affiliations.select_related("affiliate"), pk=affiliation_pk
+    )
     form = AffiliationCommissionForm(request.POST, instance=affiliation)
     if form.is_valid():
         services.affiliation_set_commission(

@@ -45,8 +45,12 @@ class AccountValidationFactory(factory.django.DjangoModelFactory):
     status = AccountValidation.Status.PENDING
 
     class Params:
-        validated = factory.Trait(status=AccountValidation.Status.VALIDATED, decided_at=factory.LazyFunction(timezone.now))
-        rejected = factory.Trait(status=AccountValidation.Status.REJECTED, review_note="Blurry document")
+        validated = factory.Trait(
+            status=AccountValidation.Status.VALIDATED, decided_at=factory.LazyFunction(timezone.now)
+        )
+        rejected = factory.Trait(
+            status=AccountValidation.Status.REJECTED, review_note="Blurry document"
+        )
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -84,5 +88,9 @@ class AffiliationFactory(factory.django.DjangoModelFactory):
     status = Affiliation.Status.PENDING
 
     class Params:
-        approved = factory.Trait(status=Affiliation.Status.APPROVED, decided_at=factory.LazyFunction(timezone.now))
-        refused = factory.Trait(status=Affiliation.Status.REFUSED, decided_at=factory.LazyFunction(timezone.now))
+        approved = factory.Trait(
+            status=Affiliation.Status.APPROVED, decided_at=factory.LazyFunction(timezone.now)
+        )
+        refused = factory.Trait(
+            status=Affiliation.Status.REFUSED, decided_at=factory.LazyFunction(timezone.now)
+        )

@@ -53,7 +53,9 @@ def test_unvalidated_user_is_told_to_validate_before_creating_products(page):
     UserFactory(email="pending@example.com")
     login(page, "pending@example.com", PASSWORD)
     page.goto("/products/new/")
-    expect(page.get_by_role("heading", name="Your account needs to be validated first")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Your account needs to be validated first")
+    ).to_be_visible()
     assert not Product.objects.exists()
 
 
@@ -80,7 +82,9 @@ def test_producer_creates_a_subscription_product_and_a_plan(page, shot):
     page.get_by_label("Price per installment").fill("29.90")
     page.get_by_label("Promotional first installment").fill("35")
     page.get_by_role("button", name="Add plan").click()
-    expect(page.get_by_text("The promotional price must be lower than the regular price.")).to_be_visible()
+    expect(
+        page.get_by_text("The promotional price must be lower than the regular price.")
+    ).to_be_visible()
     assert not Plan.objects.exists()
 
     page.get_by_label("Promotional first installment").fill("9.90")
