@@ -26,7 +26,10 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        users = {email: self._user(email, name, validated, staff) for email, name, validated, staff in USERS}
+        users = {
+            email: self._user(email, name, validated, staff)
+            for email, name, validated, staff in USERS
+        }
         producer = users["producer@demo.test"]
         course, _ = Product.objects.get_or_create(
             producer=producer,
@@ -80,7 +83,11 @@ class Command(BaseCommand):
         Affiliation.objects.get_or_create(
             product=course,
             affiliate=users["affiliate2@demo.test"],
-            defaults={"status": Affiliation.Status.PENDING, "commission_percent": 35, "code": "DEMOBIA"},
+            defaults={
+                "status": Affiliation.Status.PENDING,
+                "commission_percent": 35,
+                "code": "DEMOBIA",
+            },
         )
         Affiliation.objects.get_or_create(
             product=club,
@@ -92,13 +99,19 @@ class Command(BaseCommand):
                 "decided_at": timezone.now(),
             },
         )
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Password for every demo login: {DEMO_PASSWORD}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready. Password for every demo login: {DEMO_PASSWORD}")
+        )
 
     def _user(self, email: str, name: str, validated: bool, staff: bool) -> User:
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create_user(
-                email=email, password=DEMO_PASSWORD, full_name=name, is_staff=staff, is_superuser=staff
+                email=email,
+                password=DEMO_PASSWORD,
+                full_name=name,
+                is_staff=staff,
+                is_superuser=staff,
             )
         EmailAddress.objects.get_or_create(
             user=user, email=email, defaults={"verified": True, "primary": True}
