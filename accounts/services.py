@@ -48,6 +48,9 @@ def validation_decide(
     *, validation: AccountValidation, to: str, actor: User, reason: str = ""
 ) -> AccountValidation:
     """An admin validates or rejects; the user gets an email about the decision."""
+    # Back to pending is the user's resubmission (validation_submit), not an admin's decision.
+    if to == AccountValidation.Status.PENDING:
+        raise InvalidTransition("A decision validates or rejects an account.")
     with transaction.atomic():
         validation = AccountValidation.objects.select_for_update().get(pk=validation.pk)
         validation = _transition(validation=validation, to=to, actor=actor, reason=reason)

@@ -88,7 +88,9 @@ class ProductForm(MinorUnitsMixin, forms.ModelForm):
             self.initial_from_minor(self.instance)
 
     def currency(self) -> str:
-        return self.cleaned_data.get("currency") or self.instance.currency
+        # Also called from __init__ (initial prices), before cleaned_data exists.
+        cleaned = getattr(self, "cleaned_data", {})
+        return cleaned.get("currency") or self.instance.currency
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())

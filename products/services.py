@@ -122,6 +122,9 @@ def affiliation_decide(*, affiliation: Affiliation, to: str, actor: User) -> Aff
         )
         if locked.product.producer_id != actor.pk:
             raise DomainError("Only the product's producer decides on its affiliates.")
+        # Back to pending is the affiliate's own re-request (affiliation_request), not a decision.
+        if to == Affiliation.Status.PENDING:
+            raise InvalidTransition("A decision approves, refuses or revokes an affiliation.")
         locked = _affiliation_transition(locked, to)
         locked.decided_at = timezone.now()
         locked.save(update_fields=["decided_at"])
