@@ -123,8 +123,10 @@ class PlanForm(MinorUnitsMixin, forms.ModelForm):
     def __init__(self, *args, product: Product, **kwargs):
         self.product = product
         super().__init__(*args, **kwargs)
-        self.fields["installments"].widget.attrs.update(min=1, max=120)
-        self.fields["installments"].validators.append(MaxValueValidator(120))
+        installments = self.fields["installments"]
+        installments.widget.attrs.update(min=1, max=120)
+        # The model field allows 0 (the database constraint refuses it): say "at least 1" here.
+        installments.validators = [MinValueValidator(1), MaxValueValidator(120)]
         if self.instance.pk:
             self.initial_from_minor(self.instance)
 
