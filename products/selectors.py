@@ -9,14 +9,18 @@ from products.models import Affiliation, Plan, Product
 
 def product_list_for_producer(*, producer: User) -> QuerySet[Product]:
     # Explicit order: Django drops Meta.ordering from GROUP BY queries such as this one.
-    return Product.objects.filter(producer=producer).order_by("name", "pk").annotate(
-        plan_count=Count("plans", distinct=True),
-        affiliate_count=Count(
-            "affiliations", filter=Q(affiliations__status="approved"), distinct=True
-        ),
-        pending_affiliate_count=Count(
-            "affiliations", filter=Q(affiliations__status="pending"), distinct=True
-        ),
+    return (
+        Product.objects.filter(producer=producer)
+        .order_by("name", "pk")
+        .annotate(
+            plan_count=Count("plans", distinct=True),
+            affiliate_count=Count(
+                "affiliations", filter=Q(affiliations__status="approved"), distinct=True
+            ),
+            pending_affiliate_count=Count(
+                "affiliations", filter=Q(affiliations__status="pending"), distinct=True
+            ),
+        )
     )
 
 
