@@ -15,3 +15,13 @@ def render_page_or_partial(request, template: str, partial: str, context: dict, 
         "partials/messages.html", {"messages": get_messages(request)}, request=request
     ).encode()
     return response
+
+
+def redirect_page(request, to: str, *args, **kwargs):
+    """A redirect that also works for HTMX requests (HX-Redirect instead of a swapped 302)."""
+    from django.shortcuts import redirect, resolve_url
+    from django_htmx.http import HttpResponseClientRedirect
+
+    if request.htmx:
+        return HttpResponseClientRedirect(resolve_url(to, *args, **kwargs))
+    return redirect(to, *args, **kwargs)

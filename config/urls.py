@@ -11,7 +11,7 @@ urlpatterns = [
     path("dashboard/", account_views.dashboard, name="dashboard"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
-    path("tools/co-productions/", include("coproduction.urls")),
+    path("", include("coproduction.urls")),
     path("", include("products.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,6 +5,30 @@ from coproduction import views
 app_name = "coproduction"
 
 urlpatterns = [
-    path("", views.index, name="index"),
-    path("cocreator/", views.cocreator, name="cocreator"),
+    # Producer: Tools > Co-productions
+    path("tools/co-productions/", views.index, name="index"),
+    path("tools/co-productions/<int:product_pk>/", views.product_contracts, name="product"),
+    path("tools/co-productions/<int:product_pk>/invite/", views.invite, name="invite"),
+    path("tools/co-productions/contracts/<int:pk>/resend/", views.resend, name="resend"),
+    path("tools/co-productions/contracts/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("tools/co-productions/contracts/<int:pk>/change/", views.propose_change, name="change"),
+    # Both sides
+    path("co-productions/<int:pk>/history/", views.history, name="history"),
+    path(
+        "co-productions/<int:pk>/history/<int:change_pk>/",
+        views.change_detail,
+        name="change_detail",
+    ),
+    path(
+        "co-productions/<int:pk>/history/<int:change_pk>/<slug:action>/",
+        views.change_answer,
+        name="change_answer",
+    ),
+    path("co-productions/link/<str:token>/", views.email_link, name="email_link"),
+    # Cocreator: Products > My Products > I am a cocreator
+    path("products/cocreator/", views.cocreator, name="cocreator"),
+    path("products/cocreator/<int:pk>/", views.information, name="information"),
+    path("products/cocreator/<int:pk>/accept/", views.accept, name="accept"),
+    path("products/cocreator/<int:pk>/decline/", views.decline, name="decline"),
+    path("products/cocreator/<int:pk>/end/", views.request_end, name="request_end"),
 ]

@@ -1,14 +1,371 @@
-"""Co-production screens; the contract lifecycle arrives with its own issue."""
+"""Co-production screens: the producer's (Tools > Co-productions) and the cocreator's
+(Products > My Products > I am a cocreator), the shared Change History, and emailed links."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.exceptions import DomainError
+from accounts.guards import validated_account_required
+from config.htmx import redirect_page, render_page_or_partial
+from coproduction import selectors
+from coproduction.forms import AcceptForm, ChangeForm, ContractTermsForm, InviteForm
+from coproduction.models import ChangeRequest, Contract, EmailLink
+from coproduction.services import changes, contracts
+from coproduction.services.contracts import current_terms_of_use
+from coproduction.services.links import email_link_use
+from coproduction.services.shares import ShareTerms
+from products.selectors import product_get_for_producer
+
+# ----------------------------------------------------------------------------- producer
 
 
-@login_required
+@validated_account_required
 def index(request):
-    return render(request, "coproduction/index.html")
+    """Tools > Co-productions: choose a product and Continue."""
+    products = selectors.products_for_producer(producer=request.user)
+    chosen = request.GET.get("product")
+    if chosen:
+        if chosen.isdigit() and products.filter(pk=chosen).exists():
+            return redirect("coproduction:product", product_pk=int(chosen))
+        messages.error(request, "Choose one of your products.")
+    return render(request, "coproduction/index.html", {"products": products})
+
+
+@validated_account_required
+def product_contracts(request, product_pk: int):
+    product = product_get_for_producer(producer=request.user, pk=product_pk)
+    context = {
+        "product": product,
+        "contracts": selectors.contracts_for_product(product=product),
+    }
+    return render_page_or_partial(request, "coproduction/product.html", "contract-list", context)
+
+
+@validated_account_required
+@require_http_methods(["GET", "POST"])
+def invite(request, product_pk: int):
+    product = product_get_for_producer(producer=request.user, pk=product_pk)
+    refresh = request.method == "POST" and request.POST.get("_refresh")
+    form = InviteForm(request.POST or None, product=product)
+    if request.method == "POST" and not refresh and form.is_valid():
+        data = form.cleaned_data
+        try:
+            contract = contracts.contract_invite(
+                product=product,
+                actor=request.user,
+                cocreator_email=data["cocreator_email"],
+                role=data["role"],
+                coproduction_model=data["coproduction_model"],
+                automatic_sales_recovery=data["automatic_sales_recovery"],
+                terms_accepted=data["accept_terms"],
+                **form.terms(),
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Invitation sent to {contract.cocreator.email}.")
+            return redirect_page(request, "coproduction:product", product_pk=product.pk)
+    return _terms_form_response(
+        request,
+        "coproduction/invite.html",
+        form,
+        product=product,
+        contract=None,
+        refresh=bool(refresh),
+        extra={"terms_of_use": current_terms_of_use()},
+    )
+
+
+@validated_account_required
+@require_http_methods(["GET", "POST"])
+def propose_change(request, pk: int):
+    contract = selectors.contract_get_for_producer(user=request.user, pk=pk)
+    product = contract.product
+    if contract.status != Contract.Status.ACTIVE:
+        messages.error(request, "Changes can be proposed only on an active contract.")
+        return redirect("coproduction:product", product_pk=product.pk)
+    refresh = request.method == "POST" and request.POST.get("_refresh")
+    form = ChangeForm(
+        request.POST or None, product=product, initial=ChangeForm.initial_for(contract)
+    )
+    if request.method == "POST" and not refresh and form.is_valid():
+        try:
+            changes.change_request_propose(contract=contract, actor=request.user, **form.terms())
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Change proposed. It applies once the cocreator accepts it.")
+            return redirect_page(request, "coproduction:history", pk=contract.pk)
+    return _terms_form_response(
+        request,
+        "coproduction/change_form.html",
+        form,
+        product=product,
+        contract=contract,
+        refresh=bool(refresh),
+    )
+
+
+def _terms_form_response(request, template, form, *, product, contract, refresh, extra=None):
+    """The whole page, or for HTMX the form partial (fields shown for the choices so far and
+    the live share preview). A refresh re-renders without judging half-filled input."""
+    if refresh:
+        form = type(form)(product=product, initial=_initial_from(form))
+    context = {
+        "form": form,
+        "product": product,
+        "contract": contract,
+        "preview": selectors.share_preview(
+            product=product, terms=_preview_terms(form), contract=contract
+        ),
+        **(extra or {}),
+    }
+    return render_page_or_partial(request, template, "terms-form", context)
+
+
+def _initial_from(form: ContractTermsForm) -> dict:
+    return {name: form.value(name) for name in form.fields}
+
+
+def _preview_terms(form: ContractTermsForm) -> ShareTerms | None:
+    """Terms from whatever the form holds now; None while the percentage is not a number."""
+    probe = ContractTermsForm(
+        data=_as_data(form), product=form.product
+    )  # lenient: only the share fields matter here
+    probe.is_valid()
+    data = probe.cleaned_data
+    percent = data.get("commission_percent")
+    if percent is None:
+        return None
+    scope = data.get("sales_scope") or Contract.SalesScope.ALL
+    chosen = data.get("affiliate_choice") == "chosen"
+    return ShareTerms(
+        sales_scope=scope,
+        commission_percent=percent,
+        affiliate_commission_percent=data.get("affiliate_commission_percent"),
+        all_affiliates=not chosen,
+        affiliate_ids=frozenset(a.pk for a in data.get("affiliates") or []),
+    )
+
+
+def _as_data(form: ContractTermsForm):
+    from django.http import QueryDict
+
+    data = QueryDict(mutable=True)
+    for name in ContractTermsForm.base_fields:
+        value = form.value(name)
+        if isinstance(value, list | tuple):
+            data.setlist(name, [str(v) for v in value])
+        elif value not in (None, False):
+            data[name] = "on" if value is True else str(value)
+    return data
+
+
+@validated_account_required
+@require_POST
+def resend(request, pk: int):
+    contract = selectors.contract_get_for_producer(user=request.user, pk=pk)
+    try:
+        contracts.contract_resend(contract=contract, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Invitation sent again to {contract.cocreator.email}.")
+    return _contract_list_orredirect_page(request, contract.product)
+
+
+@validated_account_required
+@require_http_methods(["GET", "POST"])
+def cancel(request, pk: int):
+    contract = selectors.contract_get_for_producer(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            termination = contracts.contract_cancel(contract=contract, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                "Invitation canceled."
+                if termination is None
+                else "Termination requested. The contract ends when the cocreator approves it.",
+            )
+        return redirect("coproduction:product", product_pk=contract.product_id)
+    return render(request, "coproduction/cancel_confirm.html", {"contract": contract})
+
+
+def _contract_list_orredirect_page(request, product):
+    if request.htmx:
+        return render_page_or_partial(
+            request,
+            "coproduction/product.html",
+            "contract-list",
+            {"product": product, "contracts": selectors.contracts_for_product(product=product)},
+        )
+    return redirect("coproduction:product", product_pk=product.pk)
+
+
+# ----------------------------------------------------------------------------- cocreator
+
+COCREATOR_TABS = {"invitations": "Invitations received", "confirmed": "Confirmed co-productions"}
+
+
+@validated_account_required
+def cocreator(request):
+    tab = request.GET.get("tab", "invitations")
+    if tab not in COCREATOR_TABS:
+        tab = "invitations"
+    context = {
+        "tab": tab,
+        "tabs": COCREATOR_TABS,
+        "contracts": selectors.contracts_for_cocreator(user=request.user, tab=tab),
+    }
+    return render_page_or_partial(request, "coproduction/cocreator.html", "cocreator-list", context)
+
+
+@validated_account_required
+def information(request, pk: int):
+    contract = selectors.contract_get_for_cocreator(user=request.user, pk=pk)
+    return render_page_or_partial(
+        request, "coproduction/information.html", "information", {"contract": contract}
+    )
+
+
+@validated_account_required
+@require_http_methods(["GET", "POST"])
+def accept(request, pk: int):
+    contract = selectors.contract_get_for_cocreator(user=request.user, pk=pk)
+    form = AcceptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contracts.contract_accept(contract=contract, actor=request.user, terms_accepted=True)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"You are now a cocreator of {contract.product.name}.")
+            return _redirect_tab("confirmed")
+    return render(request, "coproduction/accept.html", {"contract": contract, "form": form})
+
+
+@validated_account_required
+@require_http_methods(["GET", "POST"])
+def decline(request, pk: int):
+    contract = selectors.contract_get_for_cocreator(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            contracts.contract_decline(contract=contract, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"You declined the invitation to {contract.product.name}.")
+        return _redirect_tab("invitations")
+    return render(request, "coproduction/decline_confirm.html", {"contract": contract})
+
+
+@validated_account_required
+@require_http_methods(["GET", "POST"])
+def request_end(request, pk: int):
+    contract = selectors.contract_get_for_cocreator(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            contracts.contract_request_end(contract=contract, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, "Request sent. The co-production ends when the producer approves it."
+            )
+        return redirect("coproduction:history", pk=contract.pk)
+    return render(request, "coproduction/end_confirm.html", {"contract": contract})
+
+
+def _redirect_tab(tab: str):
+    return redirect(f"{reverse('coproduction:cocreator')}?tab={tab}")
+
+
+# ----------------------------------------------------------------------------- both sides
+
+
+@validated_account_required
+def history(request, pk: int):
+    contract = selectors.contract_get_for_party(user=request.user, pk=pk)
+    return render_page_or_partial(
+        request, "coproduction/history.html", "change-history", _history_context(request, contract)
+    )
+
+
+def _history_context(request, contract: Contract) -> dict:
+    return {
+        "contract": contract,
+        "changes": selectors.change_history(contract=contract),
+        "events": selectors.contract_events(contract=contract),
+        "is_producer": request.user.pk == contract.product.producer_id,
+    }
+
+
+@validated_account_required
+def change_detail(request, pk: int, change_pk: int):
+    contract = selectors.contract_get_for_party(user=request.user, pk=pk)
+    change = get_object_or_404(selectors.change_history(contract=contract), pk=change_pk)
+    return render_page_or_partial(
+        request,
+        "coproduction/change_detail.html",
+        "change-detail",
+        {"contract": contract, "change": change},
+    )
+
+
+CHANGE_ACTIONS = {
+    "accept": (changes.change_request_accept, "Change accepted."),
+    "refuse": (changes.change_request_refuse, "Change refused."),
+    "withdraw": (changes.change_request_withdraw, "Request withdrawn."),
+}
+
+
+@validated_account_required
+@require_POST
+def change_answer(request, pk: int, change_pk: int, action: str):
+    contract = selectors.contract_get_for_party(user=request.user, pk=pk)
+    change = get_object_or_404(ChangeRequest, pk=change_pk, contract=contract)
+    if action not in CHANGE_ACTIONS:
+        raise Http404
+    service, done = CHANGE_ACTIONS[action]
+    try:
+        service(change=change, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    contract.refresh_from_db()
+    if request.htmx:
+        return render_page_or_partial(
+            request,
+            "coproduction/history.html",
+            "change-history",
+            _history_context(request, contract),
+        )
+    return redirect("coproduction:history", pk=contract.pk)
 
 
 @login_required
-def cocreator(request):
-    return render(request, "coproduction/cocreator.html")
+def email_link(request, token: str):
+    """An emailed link: spend it, then go to the screen where the request is answered."""
+    try:
+        link = email_link_use(token=token, user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("dashboard")
+    contract = link.contract
+    if link.purpose == EmailLink.Purpose.CHANGE or link.change_request_id:
+        return redirect("coproduction:history", pk=contract.pk)
+    if request.user.pk == contract.cocreator_id:
+        if contract.status == Contract.Status.PENDING:
+            return redirect("coproduction:information", pk=contract.pk)
+        return _redirect_tab(
+            "confirmed" if contract.status != Contract.Status.PENDING else "invitations"
+        )
+    return redirect("coproduction:product", product_pk=contract.product_id)

@@ -190,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "config.celery.heartbeat",
         "schedule": crontab(minute="*/5"),
     },
+    "expire-contracts": {
+        "task": "coproduction.expire_contracts",
+        "schedule": crontab(hour=0, minute=5),
+    },
 }
 
 # Money: platform fee per charge = percentage of the amount + a fixed amount per currency.

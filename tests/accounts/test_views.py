@@ -1,4 +1,4 @@
-"""Home, dashboard, account validation and co-production screens: access and bad input."""
+"""Home, dashboard and account validation screens: access and bad input."""
 
 from html import unescape
 
@@ -13,8 +13,6 @@ pytestmark = pytest.mark.django_db
 LOGIN_ONLY = [
     "dashboard",
     "accounts:validation",
-    "coproduction:index",
-    "coproduction:cocreator",
 ]
 IDENTITY = {"legal_name": "Maria da Silva", "country": "BR", "tax_document": "123.456.789-09"}
 
@@ -23,12 +21,10 @@ def text(response) -> str:
     return unescape(response.content.decode())
 
 
-def test_the_tables_list_every_accounts_and_coproduction_url():
+def test_the_tables_list_every_accounts_url():
     from accounts.urls import urlpatterns as accounts_urls
-    from coproduction.urls import urlpatterns as coproduction_urls
 
     names = {f"accounts:{p.name}" for p in accounts_urls}
-    names |= {f"coproduction:{p.name}" for p in coproduction_urls}
     assert names | {"dashboard"} == set(LOGIN_ONLY)
 
 

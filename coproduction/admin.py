@@ -1,0 +1,139 @@
+"""Admin for co-production: contracts, change requests and history are visible and read-only;
+only the Terms of Use are edited here (publishing a new version)."""
+
+from django.contrib import admin
+
+from coproduction.models import (
+    ChangeRequest,
+    Contract,
+    ContractEvent,
+    EmailLink,
+    TermsAcceptance,
+    TermsOfUse,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money and agreements change only through services, never by editing rows."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ChangeRequestInline(ReadOnlyInline):
+    model = ChangeRequest
+    fields = [
+        "kind",
+        "status",
+        "after",
+        "requested_by",
+        "requested_at",
+        "responded_by",
+        "responded_at",
+    ]
+
+
+class ContractEventInline(ReadOnlyInline):
+    model = ContractEvent
+    fields = ["created_at", "action", "from_status", "to_status", "actor", "note"]
+
+
+class TermsAcceptanceInline(ReadOnlyInline):
+    model = TermsAcceptance
+    fields = ["user", "terms", "accepted_at"]
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdmin):
+    list_display = [
+        "product",
+        "cocreator",
+        "role",
+        "status",
+        "commission_percent",
+        "affiliate_commission_percent",
+        "sales_scope",
+        "end_date",
+        "invited_at",
+    ]
+    list_filter = [
+        "status",
+        "sales_scope",
+        "role",
+        "coproduction_model",
+        "automatic_sales_recovery",
+    ]
+    search_fields = ["product__name", "cocreator__email", "product__producer__email"]
+    list_select_related = ["product", "cocreator"]
+    date_hierarchy = "invited_at"
+    inlines = [ChangeRequestInline, TermsAcceptanceInline, ContractEventInline]
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ReadOnlyAdmin):
+    list_display = [
+        "contract",
+        "kind",
+        "type_display",
+        "status",
+        "requested_by",
+        "requested_at",
+        "responded_at",
+    ]
+    list_filter = ["kind", "status"]
+    search_fields = ["contract__product__name", "contract__cocreator__email", "requested_by__email"]
+    list_select_related = ["contract__product", "contract__cocreator", "requested_by"]
+
+
+@admin.register(ContractEvent)
+class ContractEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "contract", "action", "from_status", "to_status", "actor"]
+    list_filter = ["action"]
+    search_fields = ["contract__product__name", "contract__cocreator__email", "actor__email"]
+    list_select_related = ["contract__product", "contract__cocreator", "actor"]
+
+
+@admin.register(TermsAcceptance)
+class TermsAcceptanceAdmin(ReadOnlyAdmin):
+    list_display = ["accepted_at", "user", "terms", "contract"]
+    search_fields = ["user__email", "contract__product__name"]
+    list_select_related = ["user", "terms", "contract__product", "contract__cocreator"]
+
+
+@admin.register(EmailLink)
+class EmailLinkAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "purpose", "contract", "expires_at", "used_at"]
+    list_filter = ["purpose"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "contract__product", "contract__cocreator"]
+
+
+@admin.register(TermsOfUse)
+class TermsOfUseAdmin(admin.ModelAdmin):
+    """A new version is a new row; a published version is never edited: acceptances point at it."""
+
+    list_display = ["version", "title", "published_at"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,219 @@
+"""Invite cocreator and Propose change forms (the seed's labels, in its order), and Accept."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from coproduction.models import MAX_SHARE_PERCENT, Contract
+from products.models import Affiliation, Product
+
+
+def percent_field(label: str, *, required: bool = True) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(MAX_SHARE_PERCENT),
+        max_digits=5,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "max": MAX_SHARE_PERCENT}),
+        error_messages={
+            "min_value": "The percentage must be above 0.",
+            "max_value": f"The producer keeps at least {100 - MAX_SHARE_PERCENT} %: at most "
+            f"{MAX_SHARE_PERCENT} %.",
+        },
+    )
+
+
+class AffiliateChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Affiliation) -> str:
+        return f"{obj.affiliate.get_full_name()} ({obj.affiliate.email})"
+
+
+class ContractTermsForm(forms.Form):
+    """The terms an invitation sets and a change proposes."""
+
+    duration = forms.ChoiceField(
+        label="Contract end date",
+        choices=[
+            ("date", "Set contract end date"),
+            ("eternal", "Eternal (there is no deadline to end the contract)"),
+        ],
+        widget=forms.RadioSelect,
+        initial="eternal",
+    )
+    end_date = forms.DateField(
+        label="End date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    sales_scope = forms.ChoiceField(
+        label="Receive commissions from which sales?",
+        choices=Contract.SalesScope.choices,
+        widget=forms.RadioSelect,
+        initial=Contract.SalesScope.ALL,
+    )
+    affiliate_choice = forms.ChoiceField(
+        label="Which affiliates count?",
+        choices=[("all", "All affiliates"), ("chosen", "Only the affiliates I choose")],
+        widget=forms.RadioSelect,
+        initial="all",
+        required=False,
+    )
+    affiliates = AffiliateChoiceField(
+        label="Affiliates",
+        queryset=Affiliation.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    commission_percent = percent_field("Commission Percentage")
+    specific_affiliate_percent = forms.BooleanField(
+        label="Would you like to set a specific commission percentage for Affiliate sales?",
+        required=False,
+    )
+    affiliate_commission_percent = percent_field(
+        "Commission percentage for affiliate sales", required=False
+    )
+
+    def __init__(self, *args, product: Product, **kwargs):
+        self.product = product
+        super().__init__(*args, **kwargs)
+        self.fields["affiliates"].queryset = product.affiliations.filter(
+            status=Affiliation.Status.APPROVED
+        ).select_related("affiliate")
+        self.fields[
+            "commission_percent"
+        ].help_text = (
+            "Of what remains of each sale after the platform fee and the affiliate's commission."
+        )
+
+    def value(self, name: str):
+        """The current value of a field: submitted data when bound, else the initial value."""
+        if self.is_bound:
+            if name == "affiliates":
+                return self.data.getlist(self.add_prefix(name))
+            return self[name].value()
+        return self.initial.get(name, self.fields[name].initial)
+
+    @property
+    def show(self) -> dict[str, bool]:
+        """Which conditional fields apply to the values chosen so far."""
+        covers_affiliates = self.value("sales_scope") != Contract.SalesScope.DIRECT
+        return {
+            "end_date": self.value("duration") == "date",
+            "affiliate_choice": covers_affiliates,
+            "affiliates": covers_affiliates and self.value("affiliate_choice") == "chosen",
+            "specific_affiliate_percent": covers_affiliates,
+            "affiliate_commission_percent": covers_affiliates
+            and bool(self.value("specific_affiliate_percent")),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("duration") == "date":
+            end_date = cleaned.get("end_date")
+            if end_date is None and "end_date" not in self.errors:
+                self.add_error("end_date", "Enter the contract end date.")
+            elif end_date is not None and end_date <= timezone.localdate():
+                self.add_error("end_date", "The contract end date must be after today.")
+        else:
+            cleaned["end_date"] = None
+        if cleaned.get("sales_scope") == Contract.SalesScope.DIRECT:
+            cleaned.update(
+                affiliate_choice="all",
+                affiliates=[],
+                specific_affiliate_percent=False,
+                affiliate_commission_percent=None,
+            )
+        if cleaned.get("affiliate_choice") != "chosen":
+            cleaned["affiliates"] = []
+        elif not cleaned.get("affiliates") and "affiliates" not in self.errors:
+            self.add_error("affiliates", "Choose at least one affiliate, or all affiliates.")
+        if not cleaned.get("specific_affiliate_percent"):
+            cleaned["affiliate_commission_percent"] = None
+        elif (
+            cleaned.get("affiliate_commission_percent") is None
+            and "affiliate_commission_percent" not in self.errors
+        ):
+            self.add_error(
+                "affiliate_commission_percent", "Enter the percentage for affiliate sales."
+            )
+        return cleaned
+
+    def terms(self) -> dict:
+        """Keyword arguments for the services."""
+        data = self.cleaned_data
+        return {
+            "end_date": data["end_date"],
+            "sales_scope": data["sales_scope"],
+            "all_affiliates": data.get("affiliate_choice") != "chosen",
+            "affiliates": list(data.get("affiliates") or []),
+            "commission_percent": data["commission_percent"],
+            "affiliate_commission_percent": data.get("affiliate_commission_percent"),
+        }
+
+    @classmethod
+    def initial_for(cls, contract: Contract) -> dict:
+        return {
+            "duration": "date" if contract.end_date else "eternal",
+            "end_date": contract.end_date,
+            "sales_scope": contract.sales_scope,
+            "affiliate_choice": "all" if contract.all_affiliates else "chosen",
+            "affiliates": [str(a.pk) for a in contract.affiliates.all()],
+            "commission_percent": contract.commission_percent,
+            "specific_affiliate_percent": contract.affiliate_commission_percent is not None,
+            "affiliate_commission_percent": contract.affiliate_commission_percent,
+        }
+
+
+class InviteForm(ContractTermsForm):
+    cocreator_email = forms.EmailField(label="Cocreator Email", max_length=254)
+    role = forms.ChoiceField(
+        label="What will be the cocreator's role?",
+        choices=[("", "Choose a role"), *Contract.Role.choices],
+    )
+    coproduction_model = forms.ChoiceField(
+        label="Co-creation Model",
+        choices=[("", "Choose a model"), *Contract.CoproductionModel.choices],
+    )
+    automatic_sales_recovery = forms.BooleanField(
+        label="Product with automatic sales recovery",
+        required=False,
+        help_text="The cocreator keeps earning on recurring charges of subscriptions sold while "
+        "the contract was active, even after it ends.",
+    )
+    accept_terms = forms.BooleanField(
+        label="I have read and accept the Co-creation Terms of Use",
+        error_messages={
+            "required": "Read and accept the Co-creation Terms of Use to send the invitation."
+        },
+    )
+
+    field_order = [
+        "cocreator_email",
+        "role",
+        "duration",
+        "end_date",
+        "sales_scope",
+        "affiliate_choice",
+        "affiliates",
+        "commission_percent",
+        "specific_affiliate_percent",
+        "affiliate_commission_percent",
+        "coproduction_model",
+        "automatic_sales_recovery",
+        "accept_terms",
+    ]
+
+    def clean_cocreator_email(self) -> str:
+        return self.cleaned_data["cocreator_email"].strip().lower()
+
+
+class ChangeForm(ContractTermsForm):
+    """Propose change: the same terms, prefilled with the contract's current ones."""
+
+
+class AcceptForm(forms.Form):
+    accept_terms = forms.BooleanField(
+        label="I have read and accept the Co-production Terms of Use",
+        error_messages={"required": "Read and accept the Co-production Terms of Use to join."},
+    )

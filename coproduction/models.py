@@ -1,0 +1,334 @@
+"""Co-production contracts between a product's producer and a cocreator, their terms of use,
+the change requests both sides approve, the event history and the emailed answer links."""
+
+from datetime import date
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from products.models import Affiliation, Product
+
+# The main producer keeps at least 30 %: every kind of sale shares at most 70 % with cocreators.
+MAX_SHARE_PERCENT = 70
+SHARE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(MAX_SHARE_PERCENT)]
+
+
+class TermsOfUse(models.Model):
+    """A published version of the Co-creation Terms of Use; invitations use the newest one."""
+
+    version = models.PositiveIntegerField(unique=True)
+    title = models.CharField(max_length=120, default="Co-creation Terms of Use")
+    body = models.TextField()
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = "terms of use"
+        verbose_name_plural = "terms of use"
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+class Contract(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Invitation pending"
+        ACTIVE = "active", "Active"
+        DECLINED = "declined", "Declined"
+        CANCELED = "canceled", "Invitation canceled"
+        ENDED = "ended", "Ended"
+        EXPIRED = "expired", "Expired"
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.ACTIVE, Status.DECLINED, Status.CANCELED},
+        Status.ACTIVE: {Status.ENDED, Status.EXPIRED},
+        Status.DECLINED: set(),
+        Status.CANCELED: set(),
+        Status.ENDED: set(),
+        Status.EXPIRED: set(),
+    }
+    LIVE = (Status.PENDING, Status.ACTIVE)
+
+    class Role(models.TextChoices):
+        EXPERT = "expert", "Product creator / expert"
+        LAUNCH = "launch", "Launch specialist"
+        TRAFFIC = "traffic", "Traffic specialist"
+        AFFILIATE_MANAGER = "affiliate_manager", "Affiliate manager"
+        EDITOR = "editor", "Product editor"
+        OTHER = "other", "Other"
+
+    class SalesScope(models.TextChoices):
+        ALL = "all", "All sales"
+        DIRECT = "direct", "Only sales made directly by the producer"
+        AFFILIATE = "affiliate", "Affiliate sales only"
+
+    class CoproductionModel(models.TextChoices):
+        REVENUE_SHARE = "revenue_share", "Revenue share"
+        LAUNCH_PARTNERSHIP = "launch_partnership", "Launch partnership"
+        CONTENT_LICENSING = "content_licensing", "Content licensing"
+        MANAGEMENT = "management", "Management and services"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="contracts")
+    cocreator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cocreator_contracts"
+    )
+    role = models.CharField(max_length=30, choices=Role.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    end_date = models.DateField(null=True, blank=True, help_text="Empty means eternal.")
+    sales_scope = models.CharField(max_length=20, choices=SalesScope.choices)
+    all_affiliates = models.BooleanField(default=True)
+    affiliates = models.ManyToManyField(Affiliation, blank=True, related_name="+")
+    commission_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=SHARE_VALIDATORS
+    )
+    affiliate_commission_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, validators=SHARE_VALIDATORS
+    )
+    coproduction_model = models.CharField(max_length=30, choices=CoproductionModel.choices)
+    automatic_sales_recovery = models.BooleanField(default=False)
+    terms = models.ForeignKey(TermsOfUse, on_delete=models.PROTECT, related_name="contracts")
+    invited_at = models.DateTimeField(default=timezone.now)
+    last_sent_at = models.DateTimeField(default=timezone.now)
+    send_count = models.PositiveSmallIntegerField(default=1)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-invited_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "cocreator"],
+                condition=Q(status__in=["pending", "active"]),
+                name="contract_one_live_per_product_and_cocreator",
+            ),
+            models.CheckConstraint(
+                condition=Q(commission_percent__gt=0)
+                & Q(commission_percent__lte=MAX_SHARE_PERCENT),
+                name="contract_commission_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(affiliate_commission_percent__isnull=True)
+                | (
+                    Q(affiliate_commission_percent__gt=0)
+                    & Q(affiliate_commission_percent__lte=MAX_SHARE_PERCENT)
+                ),
+                name="contract_affiliate_commission_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["pending", "active", "declined", "canceled", "ended", "expired"]
+                ),
+                name="contract_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(sales_scope__in=["all", "direct", "affiliate"]),
+                name="contract_sales_scope_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} with {self.cocreator}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE
+
+    @property
+    def covers_direct_sales(self) -> bool:
+        return self.sales_scope in (self.SalesScope.ALL, self.SalesScope.DIRECT)
+
+    @property
+    def covers_affiliate_sales(self) -> bool:
+        return self.sales_scope in (self.SalesScope.ALL, self.SalesScope.AFFILIATE)
+
+    @property
+    def effective_affiliate_percent(self):
+        return self.affiliate_commission_percent or self.commission_percent
+
+    @property
+    def duration_display(self) -> str:
+        return f"Until {self.end_date:%b %-d, %Y}" if self.end_date else "Eternal"
+
+
+class TermsAcceptance(models.Model):
+    """Who accepted which version of the terms, for which contract, and when."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="acceptances")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    terms = models.ForeignKey(TermsOfUse, on_delete=models.PROTECT, related_name="acceptances")
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["accepted_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "user", "terms"], name="terms_accepted_once_per_contract"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted {self.terms}"
+
+
+class ChangeRequest(models.Model):
+    """A proposed change to an active contract; nothing changes until the other side accepts."""
+
+    class Kind(models.TextChoices):
+        CHANGE = "change", "Change of terms"
+        TERMINATION = "termination", "Termination"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        ACCEPTED = "accepted", "Accepted"
+        REFUSED = "refused", "Refused"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.ACCEPTED, Status.REFUSED, Status.WITHDRAWN},
+        Status.ACCEPTED: set(),
+        Status.REFUSED: set(),
+        Status.WITHDRAWN: set(),
+    }
+
+    FIELD_LABELS = {
+        "commission_percent": "Commission percentage",
+        "affiliate_commission_percent": "Affiliate sales commission",
+        "sales_scope": "Sales scope",
+        "affiliates": "Affiliates changed",
+        "end_date": "Contract end date",
+    }
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # {"field": value} in JSON-safe form (percent strings, ISO dates, affiliate snapshots).
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract"],
+                condition=Q(status="pending"),
+                name="change_request_one_pending_per_contract",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "accepted", "refused", "withdrawn"]),
+                name="change_request_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type_display} on {self.contract}"
+
+    @property
+    def type_display(self) -> str:
+        if self.kind == self.Kind.TERMINATION:
+            return "Termination"
+        return ", ".join(self.FIELD_LABELS.get(name, name) for name in self.after) or "Change"
+
+    @property
+    def rows(self) -> list[dict]:
+        """Each changed term as label, before and after, in words."""
+        return [
+            {
+                "label": self.FIELD_LABELS.get(name, name),
+                "before": _describe(name, self.before.get(name)),
+                "after": _describe(name, self.after.get(name)),
+            }
+            for name in self.after
+        ]
+
+    @property
+    def affiliates_added(self) -> list[dict]:
+        return _diff_affiliates(self.after, self.before)
+
+    @property
+    def affiliates_removed(self) -> list[dict]:
+        return _diff_affiliates(self.before, self.after)
+
+
+def _describe(name: str, value) -> str:
+    if name == "commission_percent":
+        return f"{value} %"
+    if name == "affiliate_commission_percent":
+        return f"{value} %" if value is not None else "Same as direct sales"
+    if name == "sales_scope":
+        return Contract.SalesScope(value).label
+    if name == "end_date":
+        return date.fromisoformat(value).strftime("%b %-d, %Y") if value else "Eternal"
+    if name == "affiliates":
+        if value["all"]:
+            return "All affiliates"
+        return ", ".join(item["email"] for item in value["chosen"])
+    return str(value)
+
+
+def _diff_affiliates(a: dict, b: dict) -> list[dict]:
+    if "affiliates" not in a and "affiliates" not in b:
+        return []
+    others = {item["id"] for item in (b.get("affiliates") or {}).get("chosen", [])}
+    return [
+        item for item in (a.get("affiliates") or {}).get("chosen", []) if item["id"] not in others
+    ]
+
+
+class ContractEvent(models.Model):
+    """The contract's history: every transition and request, who did it, when and why."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    change_request = models.ForeignKey(
+        ChangeRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.contract_id}"
+
+
+class EmailLink(models.Model):
+    """A link sent by email: signed, expiring, and good for one use by its addressee."""
+
+    class Purpose(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        CHANGE = "change", "Change request"
+        ANSWER = "answer", "Answer"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="email_links")
+    change_request = models.ForeignKey(
+        ChangeRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} link for {self.user}"

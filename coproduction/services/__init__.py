@@ -1,0 +1,1 @@
+"""Writes on co-production: one module per concept, each service in its own transaction."""

@@ -1,0 +1,151 @@
+"""The 30 %/70 % rule: per kind of sale (direct; each affiliate), the cocreator percentages that
+could apply (active contracts, pending invitations and pending changes) stay at most 70 %."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from coproduction.exceptions import ShareLimitExceeded
+from coproduction.models import MAX_SHARE_PERCENT, ChangeRequest, Contract
+from products.models import Affiliation, Product
+
+DIRECT = "direct"
+ANY_AFFILIATE = "any-affiliate"  # an affiliate no contract names (including future ones)
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class ShareTerms:
+    """The share-relevant terms of a contract, as they are or as a change proposes them."""
+
+    sales_scope: str
+    commission_percent: Decimal
+    affiliate_commission_percent: Decimal | None = None
+    all_affiliates: bool = True
+    affiliate_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, contract: Contract) -> "ShareTerms":
+        return cls(
+            sales_scope=contract.sales_scope,
+            commission_percent=contract.commission_percent,
+            affiliate_commission_percent=contract.affiliate_commission_percent,
+            all_affiliates=contract.all_affiliates,
+            affiliate_ids=frozenset(a.pk for a in contract.affiliates.all()),
+        )
+
+    def with_changes(self, after: dict) -> "ShareTerms":
+        """These terms with a change request's proposed values applied."""
+        values = {
+            "sales_scope": after.get("sales_scope", self.sales_scope),
+            "commission_percent": self.commission_percent,
+            "affiliate_commission_percent": self.affiliate_commission_percent,
+            "all_affiliates": self.all_affiliates,
+            "affiliate_ids": self.affiliate_ids,
+        }
+        for name in ("commission_percent", "affiliate_commission_percent"):
+            if name in after:
+                values[name] = Decimal(after[name]) if after[name] is not None else None
+        if "affiliates" in after:
+            values["all_affiliates"] = after["affiliates"]["all"]
+            values["affiliate_ids"] = frozenset(a["id"] for a in after["affiliates"]["chosen"])
+        return ShareTerms(**values)
+
+    def percent_for(self, kind) -> Decimal:
+        if kind == DIRECT:
+            return self.commission_percent if self.sales_scope in ("all", "direct") else ZERO
+        if self.sales_scope not in ("all", "affiliate"):
+            return ZERO
+        if not self.all_affiliates and kind not in self.affiliate_ids:
+            return ZERO
+        return self.affiliate_commission_percent or self.commission_percent
+
+
+@dataclass(frozen=True)
+class ShareTotal:
+    kind: object
+    label: str
+    percent: Decimal
+
+    @property
+    def exceeded(self) -> bool:
+        return self.percent > MAX_SHARE_PERCENT
+
+
+def live_contracts(product: Product) -> list[Contract]:
+    """Live contracts with what the rule needs, in a fixed number of queries."""
+    return list(
+        Contract.objects.filter(product=product, status__in=Contract.LIVE)
+        .select_related("cocreator")
+        .prefetch_related(
+            "affiliates",
+            _pending_changes_prefetch(),
+        )
+    )
+
+
+def _pending_changes_prefetch():
+    from django.db.models import Prefetch
+
+    return Prefetch(
+        "changes",
+        queryset=ChangeRequest.objects.filter(
+            status=ChangeRequest.Status.PENDING, kind=ChangeRequest.Kind.CHANGE
+        ),
+        to_attr="pending_changes",
+    )
+
+
+def share_totals(
+    *,
+    product: Product,
+    contracts: Iterable[Contract],
+    replace: dict[int, list[ShareTerms]] | None = None,
+    extra: Iterable[ShareTerms] = (),
+    affiliations: Iterable[Affiliation] | None = None,
+) -> list[ShareTotal]:
+    """Totals per kind of sale. Each contract counts with the largest of its possible terms
+    (current and pending change); `replace` swaps a contract's possibilities, `extra` adds new."""
+    replace = replace or {}
+    options: list[list[ShareTerms]] = []
+    for contract in contracts:
+        if contract.pk in replace:
+            options.append(replace[contract.pk])
+            continue
+        current = ShareTerms.of(contract)
+        pending = getattr(contract, "pending_changes", [])
+        options.append([current, *(current.with_changes(c.after) for c in pending)])
+    options += [[terms] for terms in extra]
+
+    if affiliations is None:
+        affiliations = product.affiliations.filter(
+            status=Affiliation.Status.APPROVED
+        ).select_related("affiliate")
+    labels = {a.pk: f"sales by affiliate {a.affiliate.email}" for a in affiliations}
+    named = {pk for alternatives in options for t in alternatives for pk in t.affiliate_ids}
+    kinds = [(DIRECT, "direct sales"), (ANY_AFFILIATE, "affiliate sales")]
+    kinds += [
+        (pk, labels.get(pk, "sales by a chosen affiliate")) for pk in sorted(set(labels) | named)
+    ]
+
+    totals = []
+    for kind, label in kinds:
+        percent = sum(
+            (max(t.percent_for(kind) for t in alternatives) for alternatives in options), ZERO
+        )
+        totals.append(ShareTotal(kind, label, percent))
+    return totals
+
+
+def share_check(**kwargs) -> list[ShareTotal]:
+    """Raise ShareLimitExceeded when any kind of sale passes 70 %. Call with the product locked."""
+    totals = share_totals(**kwargs)
+    over = max(totals, key=lambda t: t.percent)
+    if over.exceeded:
+        raise ShareLimitExceeded(
+            f"The producer must keep at least {100 - MAX_SHARE_PERCENT} % of every sale: "
+            f"{over.label} would share {over.percent.normalize():f} % with cocreators, "
+            f"counting active contracts, pending invitations and pending changes "
+            f"(at most {MAX_SHARE_PERCENT} %)."
+        )
+    return totals
