@@ -13,7 +13,9 @@ from coproduction.services.shares import (
     DIRECT,
     ShareTerms,
     ShareTotal,
+    largest_percent,
     live_contracts,
+    possible_terms,
     share_totals,
 )
 from coproduction.split import AFFILIATE, COCREATOR, PLATFORM, PRODUCER, platform_fee_settings
@@ -163,19 +165,7 @@ def share_preview(
 
     def lines(kind, affiliate_percent: Decimal | None) -> list[PreviewLine]:
         mine = terms.percent_for(kind) if terms else Decimal(0)
-        other = sum(
-            (
-                max(
-                    ShareTerms.of(c).percent_for(kind),
-                    *(
-                        ShareTerms.of(c).with_changes(p.after).percent_for(kind)
-                        for p in getattr(c, "pending_changes", [])
-                    ),
-                )
-                for c in others
-            ),
-            Decimal(0),
-        )
+        other = sum((largest_percent(possible_terms(c), kind) for c in others), Decimal(0))
         cocreators = [("this", mine)]
         if other:
             cocreators.append(("others", other))

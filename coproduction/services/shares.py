@@ -72,6 +72,18 @@ class ShareTotal:
         return self.percent > MAX_SHARE_PERCENT
 
 
+def possible_terms(contract: Contract) -> list[ShareTerms]:
+    """The terms that could apply to a live contract: the current ones and any pending change
+    (needs the `pending_changes` prefetch of live_contracts)."""
+    current = ShareTerms.of(contract)
+    pending = getattr(contract, "pending_changes", [])
+    return [current, *(current.with_changes(change.after) for change in pending)]
+
+
+def largest_percent(alternatives: list[ShareTerms], kind) -> Decimal:
+    return max(terms.percent_for(kind) for terms in alternatives)
+
+
 def live_contracts(product: Product) -> list[Contract]:
     """Live contracts with what the rule needs, in a fixed number of queries."""
     return list(
@@ -112,9 +124,7 @@ def share_totals(
         if contract.pk in replace:
             options.append(replace[contract.pk])
             continue
-        current = ShareTerms.of(contract)
-        pending = getattr(contract, "pending_changes", [])
-        options.append([current, *(current.with_changes(c.after) for c in pending)])
+        options.append(possible_terms(contract))
     options += [[terms] for terms in extra]
 
     if affiliations is None:
@@ -130,9 +140,7 @@ def share_totals(
 
     totals = []
     for kind, label in kinds:
-        percent = sum(
-            (max(t.percent_for(kind) for t in alternatives) for alternatives in options), ZERO
-        )
+        percent = sum((largest_percent(alternatives, kind) for alternatives in options), ZERO)
         totals.append(ShareTotal(kind, label, percent))
     return totals
 
