@@ -305,8 +305,27 @@ class ContractEvent(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
 
+    LABELS = {
+        "invited": "Invitation sent",
+        "resent": "Invitation resent",
+        "active": "Invitation accepted",
+        "declined": "Invitation declined",
+        "canceled": "Invitation canceled",
+        "change_requested": "Change requested",
+        "termination_requested": "Termination requested",
+        "change_accepted": "Request accepted",
+        "change_refused": "Request refused",
+        "change_withdrawn": "Request withdrawn",
+        "ended": "Co-production ended",
+        "expired": "Co-production expired",
+    }
+
     def __str__(self) -> str:
         return f"{self.action} on {self.contract_id}"
+
+    @property
+    def label(self) -> str:
+        return self.LABELS.get(self.action, self.action.replace("_", " ").capitalize())
 
 
 class EmailLink(models.Model):

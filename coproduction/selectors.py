@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from coproduction.models import ChangeRequest, Contract, ContractEvent
+from coproduction.models import ChangeRequest, Contract, ContractEvent, TermsOfUse
 from coproduction.services.shares import (
     ANY_AFFILIATE,
     DIRECT,
@@ -34,6 +34,10 @@ def _pending_changes():
         ),
         to_attr="pending_changes",
     )
+
+
+def terms_of_use_current() -> TermsOfUse | None:
+    return TermsOfUse.objects.order_by("-version").first()
 
 
 def products_for_producer(*, producer: User) -> QuerySet[Product]:

@@ -15,7 +15,6 @@ from coproduction import selectors
 from coproduction.forms import AcceptForm, ChangeForm, ContractTermsForm, InviteForm
 from coproduction.models import ChangeRequest, Contract, EmailLink
 from coproduction.services import changes, contracts
-from coproduction.services.contracts import current_terms_of_use
 from coproduction.services.links import email_link_use
 from coproduction.services.shares import ShareTerms
 from products.selectors import product_get_for_producer
@@ -76,7 +75,7 @@ def invite(request, product_pk: int):
         product=product,
         contract=None,
         refresh=bool(refresh),
-        extra={"terms_of_use": current_terms_of_use()},
+        extra={"terms_of_use": selectors.terms_of_use_current()},
     )
 
 
@@ -363,9 +362,7 @@ def email_link(request, token: str):
     if link.purpose == EmailLink.Purpose.CHANGE or link.change_request_id:
         return redirect("coproduction:history", pk=contract.pk)
     if request.user.pk == contract.cocreator_id:
-        if contract.status == Contract.Status.PENDING:
-            return redirect("coproduction:information", pk=contract.pk)
-        return _redirect_tab(
-            "confirmed" if contract.status != Contract.Status.PENDING else "invitations"
-        )
+        # Whatever became of the invitation, its information page says so (a canceled or
+        # declined one is on neither tab).
+        return redirect("coproduction:information", pk=contract.pk)
     return redirect("coproduction:product", product_pk=contract.product_id)

@@ -157,4 +157,5 @@ def test_another_producer_cannot_open_my_affiliates(page):
     assert response.status == 404
 
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback keeps the rows data migrations made (the Terms of Use) between tests.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
