@@ -8,6 +8,7 @@ from coproduction.models import (
     Contract,
     ContractEvent,
     EmailLink,
+    LedgerEntry,
     TermsAcceptance,
     TermsOfUse,
 )
@@ -137,3 +138,28 @@ class TermsOfUseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    """Read-only: the ledger is append-only (a database trigger refuses edits on PostgreSQL)."""
+
+    list_display = [
+        "created_at",
+        "sale",
+        "entry_type",
+        "role",
+        "beneficiary",
+        "contract",
+        "amount_minor",
+        "currency",
+    ]
+    list_filter = ["entry_type", "role", "currency"]
+    search_fields = ["beneficiary__email", "sale__product__name", "sale__pk"]
+    list_select_related = [
+        "sale__product",
+        "beneficiary",
+        "contract__product",
+        "contract__cocreator",
+    ]
+    date_hierarchy = "created_at"

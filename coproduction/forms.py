@@ -20,8 +20,9 @@ def percent_field(label: str, *, required: bool = True) -> forms.DecimalField:
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "max": MAX_SHARE_PERCENT}),
         error_messages={
             "min_value": "The percentage must be above 0.",
-            "max_value": f"The producer keeps at least {100 - MAX_SHARE_PERCENT} %: at most "
-            f"{MAX_SHARE_PERCENT} %.",
+            # Django %-formats messages with the validator's params: a bare "%" would crash.
+            "max_value": f"The producer keeps at least {100 - MAX_SHARE_PERCENT} %%: at most "
+            f"{MAX_SHARE_PERCENT} %%.",
         },
     )
 
@@ -109,6 +110,11 @@ class ContractTermsForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        # Fields that do not apply to the choices made are not on the screen; an error on one
+        # would leave the form refused with nothing to show. Their values are dropped below.
+        for name, applies in self.show.items():
+            if not applies:
+                self._errors.pop(name, None)
         if cleaned.get("duration") == "date":
             end_date = cleaned.get("end_date")
             if end_date is None and "end_date" not in self.errors:

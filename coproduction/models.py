@@ -238,7 +238,14 @@ class ChangeRequest(models.Model):
     def type_display(self) -> str:
         if self.kind == self.Kind.TERMINATION:
             return "Termination"
-        return ", ".join(self.FIELD_LABELS.get(name, name) for name in self.after) or "Change"
+        labels = (self.FIELD_LABELS.get(name, name) for name in self.changed_fields)
+        return ", ".join(labels) or "Change"
+
+    @property
+    def changed_fields(self) -> list[str]:
+        """The changed terms in FIELD_LABELS order: PostgreSQL's jsonb does not keep key order."""
+        known = [name for name in self.FIELD_LABELS if name in self.after]
+        return known + sorted(set(self.after) - set(known))
 
     @property
     def rows(self) -> list[dict]:
@@ -249,7 +256,7 @@ class ChangeRequest(models.Model):
                 "before": _describe(name, self.before.get(name)),
                 "after": _describe(name, self.after.get(name)),
             }
-            for name in self.after
+            for name in self.changed_fields
         ]
 
     @property
@@ -351,3 +358,99 @@ class EmailLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} link for {self.user}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """The ORM side of the ledger's append-only rule (PostgreSQL also has a trigger)."""
+
+    def update(self, **kwargs):
+        raise LedgerImmutable("Ledger entries are append-only: add a reversing entry instead.")
+
+    def delete(self):
+        raise LedgerImmutable("Ledger entries are append-only: add a reversing entry instead.")
+
+
+class LedgerImmutable(Exception):
+    pass
+
+
+class LedgerEntry(models.Model):
+    """Who gets what of one sale. Written once per paid sale (its split) plus reversing entries
+    for refunds and chargebacks; never updated or deleted."""
+
+    class Role(models.TextChoices):
+        PLATFORM = "platform", "Platform fee"
+        AFFILIATE = "affiliate", "Affiliate"
+        COCREATOR = "cocreator", "Cocreator"
+        PRODUCER = "producer", "Producer"
+
+    class EntryType(models.TextChoices):
+        SPLIT = "split", "Sale"
+        REFUND = "refund", "Refund"
+        CHARGEBACK = "chargeback", "Chargeback"
+
+    sale = models.ForeignKey("products.Sale", on_delete=models.PROTECT, related_name="ledger")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    entry_type = models.CharField(max_length=20, choices=EntryType.choices)
+    # The part's position in its sale's split; a reversal carries the line it reverses.
+    line = models.PositiveSmallIntegerField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    beneficiary = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    affiliation = models.ForeignKey(
+        Affiliation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    refund = models.ForeignKey(
+        "products.Refund",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sale", "entry_type", "line", "pk"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["beneficiary", "created_at"]),
+            models.Index(fields=["product", "created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sale", "line"],
+                condition=Q(entry_type="split"),
+                name="ledger_split_written_once",
+            ),
+            models.UniqueConstraint(fields=["refund", "line"], name="ledger_reversal_once"),
+            models.CheckConstraint(
+                condition=(Q(entry_type="split") & Q(amount_minor__gte=0))
+                | (~Q(entry_type="split") & Q(amount_minor__lte=0) & Q(refund__isnull=False)),
+                name="ledger_sign_matches_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_role_display()} {self.amount_minor} {self.currency} (sale {self.sale_id})"
+        )
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise LedgerImmutable("Ledger entries are append-only: add a reversing entry instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerImmutable("Ledger entries are append-only: add a reversing entry instead.")

@@ -49,7 +49,8 @@ def product_contracts(request, product_pk: int):
 def invite(request, product_pk: int):
     product = product_get_for_producer(producer=request.user, pk=product_pk)
     refresh = request.method == "POST" and request.POST.get("_refresh")
-    form = InviteForm(request.POST or None, product=product)
+    # An empty POST (no CSRF field when the token travels in a header) must still be judged.
+    form = InviteForm(request.POST if request.method == "POST" else None, product=product)
     if request.method == "POST" and not refresh and form.is_valid():
         data = form.cleaned_data
         try:
@@ -89,7 +90,9 @@ def propose_change(request, pk: int):
         return redirect("coproduction:product", product_pk=product.pk)
     refresh = request.method == "POST" and request.POST.get("_refresh")
     form = ChangeForm(
-        request.POST or None, product=product, initial=ChangeForm.initial_for(contract)
+        request.POST if request.method == "POST" else None,
+        product=product,
+        initial=ChangeForm.initial_for(contract),
     )
     if request.method == "POST" and not refresh and form.is_valid():
         try:
@@ -238,7 +241,7 @@ def information(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def accept(request, pk: int):
     contract = selectors.contract_get_for_cocreator(user=request.user, pk=pk)
-    form = AcceptForm(request.POST or None)
+    form = AcceptForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             contracts.contract_accept(contract=contract, actor=request.user, terms_accepted=True)

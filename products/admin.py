@@ -1,8 +1,11 @@
 """Admin for products, plans and affiliations."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from products.models import Affiliation, Plan, Product
+from accounts.exceptions import DomainError
+from coproduction.models import LedgerEntry
+from products.models import Affiliation, Plan, Product, Refund, Sale
+from products.services import sales
 
 
 class PlanInline(admin.TabularInline):
@@ -74,3 +77,106 @@ class AffiliationAdmin(admin.ModelAdmin):
     list_select_related = ["affiliate", "product"]
     autocomplete_fields = ["affiliate", "product"]
     readonly_fields = ["code", "requested_at", "decided_at"]
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "amount_minor", "reason", "requested_by", "gateway_reference"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LedgerInline(admin.TabularInline):
+    model = LedgerEntry
+    extra = 0
+    can_delete = False
+    fields = ["entry_type", "line", "role", "beneficiary", "contract", "amount_minor", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Sale)
+class SaleAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "product",
+        "buyer",
+        "amount_display",
+        "status",
+        "method",
+        "country",
+        "affiliation",
+        "paid_at",
+    ]
+    list_filter = ["status", "currency", "method", "country"]
+    search_fields = ["product__name", "buyer__email", "checkout_key"]
+    list_select_related = ["product", "buyer", "affiliation__affiliate"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Sale._meta.fields]
+    inlines = [RefundInline, LedgerInline]
+    actions = ["refund_in_full", "record_chargeback"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Amount", ordering="amount_minor")
+    def amount_display(self, obj: Sale) -> str:
+        return obj.amount_display
+
+    @admin.action(description="Refund what is left of the selected sales")
+    def refund_in_full(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda sale: sales.sale_refund(
+                sale=sale, actor=request.user, reason="Refunded by the platform"
+            ),
+            "refunded",
+        )
+
+    @admin.action(description="Record a chargeback on the selected sales")
+    def record_chargeback(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda sale: sales.sale_chargeback(sale=sale, actor=request.user),
+            "charged back",
+        )
+
+    def _each(self, request, queryset, action, verb: str) -> None:
+        done = 0
+        for sale in queryset:
+            try:
+                action(sale)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"Sale #{sale.pk}: {exc.message}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{done} sale(s) {verb}.", messages.SUCCESS)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "sale", "kind", "amount_minor", "requested_by", "reason"]
+    list_filter = ["kind"]
+    search_fields = ["sale__product__name", "sale__buyer__email", "reason"]
+    list_select_related = ["sale__product", "requested_by"]
+    readonly_fields = [f.name for f in Refund._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -4,9 +4,11 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django_countries.fields import CountryField
 
 from products.models import MAX_AFFILIATE_PERCENT, Affiliation, Plan, Product
 from products.money import MAX_PRICE_MAJOR, to_major, to_minor
+from subscriptions.payment_methods import Family, Method, family_of, methods_for_country
 
 
 def price_field(
@@ -163,3 +165,54 @@ class AffiliationCommissionForm(forms.ModelForm):
         field.min_value = Decimal("0.01")
         field.widget.attrs.update(step="0.01", min="0.01", max=MAX_AFFILIATE_PERCENT)
         field.validators.append(MinValueValidator(Decimal("0.01")))
+
+
+class CheckoutForm(forms.Form):
+    """Country first: it decides which payment methods exist (SPEC, seed 002)."""
+
+    country = CountryField(blank_label="Choose your country").formfield(label="Country")
+    method = forms.ChoiceField(label="Payment method", widget=forms.RadioSelect)
+    card_number = forms.CharField(
+        label="Card number",
+        required=False,
+        max_length=40,
+        help_text="Test cards: 4242 4242 4242 4242 approved · 4000 0000 0000 0002 declined · "
+        "4000 0000 0000 9995 insufficient funds · 4000 0000 0000 0119 gateway error.",
+        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )
+    checkout_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        country = (self.data.get("country") if self.is_bound else None) or self.initial.get(
+            "country", ""
+        )
+        self.fields["method"].choices = [
+            (m.value, m.label) for m in methods_for_country(str(country))
+        ]
+
+    @property
+    def shows_card(self) -> bool:
+        method = self.data.get("method") if self.is_bound else self.initial.get("method")
+        return not method or family_of_or_none(method) == Family.CARD
+
+    def clean(self):
+        cleaned = super().clean()
+        method = cleaned.get("method")
+        if method == Method.CARD and not cleaned.get("card_number", "").strip():
+            self.add_error("card_number", "Enter the card number.")
+        if (
+            method in (Method.PAYPAL, Method.GOOGLE_PAY, Method.SAMSUNG_PAY)
+            and not cleaned.get("card_number", "").strip()
+        ):
+            cleaned["card_number"] = "tok_approved"  # the wallet authorizes in its own window
+        return cleaned
+
+
+def family_of_or_none(method: str):
+    return family_of(method) if method in Method.values else None
+
+
+class RefundForm(forms.Form):
+    amount = price_field("Amount to refund")
+    reason = forms.CharField(label="Reason", max_length=300, required=False)

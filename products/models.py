@@ -186,3 +186,102 @@ class Affiliation(models.Model):
     @property
     def link(self) -> str:
         return f"{settings.SITE_URL}{self.product.get_absolute_url()}?a={self.code}"
+
+
+class Sale(models.Model):
+    """One charge a buyer pays: a one-time purchase (or, later, one subscription recurrence).
+    The record the split and the ledger hang on; its amount never changes once created."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for payment"
+        PAID = "paid", "Paid"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+        CHARGED_BACK = "charged_back", "Charged back"
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.PAID},
+        Status.PAID: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.CHARGED_BACK},
+        Status.PARTIALLY_REFUNDED: {
+            Status.PARTIALLY_REFUNDED,
+            Status.REFUNDED,
+            Status.CHARGED_BACK,
+        },
+        Status.REFUNDED: set(),
+        Status.CHARGED_BACK: set(),
+    }
+    COUNTED = (Status.PAID, Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.CHARGED_BACK)
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="sales")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases"
+    )
+    affiliation = models.ForeignKey(
+        Affiliation, on_delete=models.PROTECT, null=True, blank=True, related_name="sales"
+    )
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    method = models.CharField(max_length=20)
+    country = models.CharField(max_length=2)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # The checkout form's one-time key: a double-submitted form finds this sale again.
+    checkout_key = models.CharField(max_length=64, unique=True)
+    refunded_minor = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["product", "paid_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="sale_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(refunded_minor__gte=0)
+                & Q(refunded_minor__lte=models.F("amount_minor")),
+                name="sale_refunded_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(paid_at__isnull=False),
+                name="sale_paid_has_paid_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sale #{self.pk} of {self.product}"
+
+    @property
+    def amount_display(self) -> str:
+        return format_money(self.amount_minor, self.currency)
+
+    @property
+    def refundable_minor(self) -> int:
+        if self.status not in (self.Status.PAID, self.Status.PARTIALLY_REFUNDED):
+            return 0
+        return self.amount_minor - self.refunded_minor
+
+
+class Refund(models.Model):
+    """Money given back on a sale: a refund (buyer, producer or admin) or a chargeback."""
+
+    class Kind(models.TextChoices):
+        REFUND = "refund", "Refund"
+        CHARGEBACK = "chargeback", "Chargeback"
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="refunds")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REFUND)
+    amount_minor = models.BigIntegerField()
+    reason = models.CharField(max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    gateway_reference = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {format_money(self.amount_minor, self.sale.currency)}"

@@ -4,7 +4,7 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from products.models import Affiliation, Plan, Product
+from products.models import Affiliation, Plan, Product, Sale
 
 
 def product_list_for_producer(*, producer: User) -> QuerySet[Product]:
@@ -43,3 +43,18 @@ def affiliation_list_for_product(*, product: Product) -> QuerySet[Affiliation]:
 
 def affiliation_list_for_user(*, user: User) -> QuerySet[Affiliation]:
     return user.affiliations.select_related("product", "product__producer")
+
+
+def purchases_for_buyer(*, buyer: User) -> QuerySet[Sale]:
+    return (
+        Sale.objects.filter(buyer=buyer)
+        .select_related("product__producer")
+        .prefetch_related("refunds")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def sales_for_producer(*, producer: User) -> QuerySet[Sale]:
+    return Sale.objects.filter(product__producer=producer, status__in=Sale.COUNTED).select_related(
+        "product", "buyer", "affiliation__affiliate"
+    )

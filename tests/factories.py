@@ -5,7 +5,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import AccountValidation, User
-from products.models import Affiliation, Plan, Product
+from products.models import Affiliation, Plan, Product, Sale
 
 PASSWORD = "test-pass-2026"
 
@@ -94,3 +94,27 @@ class AffiliationFactory(factory.django.DjangoModelFactory):
         refused = factory.Trait(
             status=Affiliation.Status.REFUSED, decided_at=factory.LazyFunction(timezone.now)
         )
+
+
+class SaleFactory(factory.django.DjangoModelFactory):
+    """A one-time sale; `paid=True` pays it through the real service (split and ledger)."""
+
+    class Meta:
+        model = Sale
+        skip_postgeneration_save = True
+
+    product = factory.SubFactory(ProductFactory)
+    buyer = factory.SubFactory(UserFactory)
+    amount_minor = factory.LazyAttribute(lambda o: o.product.price_minor or 10000)
+    currency = factory.LazyAttribute(lambda o: o.product.currency)
+    method = "card"
+    country = "BR"
+    checkout_key = factory.Sequence(lambda n: f"checkout-{n}")
+
+    @factory.post_generation
+    def paid(self, create, extracted, **kwargs):
+        if create and extracted:
+            from products.services.sales import sale_pay
+
+            sale_pay(sale=self, token="4242424242424242")
+            self.refresh_from_db()

@@ -210,3 +210,7 @@ LOGGING = {
 
 # Absolute links in emails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# The payment gateway implementation (the simulator until a real provider is wired in).
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "subscriptions.gateway.SimulatedGateway")
+AFFILIATE_COOKIE_DAYS = 30

@@ -74,7 +74,14 @@ def change_request_accept(*, change: ChangeRequest, actor: User) -> ChangeReques
         product = Product.objects.select_for_update().get(pk=change.contract.product_id)
         contract = _lock(change.contract)
         change = _lock_change(change, actor=actor, answering=True)
+        if contract.status != Contract.Status.ACTIVE:
+            raise InvalidTransition("This co-production is closed; its requests cannot change it.")
         if change.kind == ChangeRequest.Kind.CHANGE:
+            end_date = change.after.get("end_date")
+            if end_date and date.fromisoformat(end_date) < timezone.localdate():
+                raise DomainError(
+                    "The proposed end date has passed; ask the producer for a new change."
+                )
             current = ShareTerms.of(contract)
             share_check(
                 product=product,

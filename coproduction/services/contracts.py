@@ -3,6 +3,7 @@
 Every write locks the product row first (all share checks of a product serialize on it), then
 the contract, re-checks the state and moves it through Contract.TRANSITIONS."""
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -192,7 +193,7 @@ def contract_resend(*, contract: Contract, actor: User) -> Contract:
         if contract.send_count >= MAX_SENDS:
             raise DomainError(f"This invitation was already sent {MAX_SENDS} times.")
         if wait > timedelta(0):
-            minutes = int(wait.total_seconds() // 60) + 1
+            minutes = math.ceil(wait.total_seconds() / 60)
             raise DomainError(
                 f"The invitation was sent recently. You can resend it in {minutes} minute"
                 f"{'s' if minutes != 1 else ''}."

@@ -7,11 +7,13 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import AccountValidation
+from products.services.sales import sale_refund
 from tests.factories import (
     AccountValidationFactory,
     AffiliationFactory,
     PlanFactory,
     ProductFactory,
+    SaleFactory,
     UserFactory,
 )
 
@@ -39,6 +41,8 @@ def data():
     validation.events.create(to_status="validated", reason="Seen")
     PlanFactory(promo_first_price_minor=990, installments=12)
     ProductFactory()
+    sale = SaleFactory(paid=True)
+    sale_refund(sale=sale, actor=sale.product.producer, amount_minor=100, reason="Partial")
     return AffiliationFactory(approved=True)
 
 

@@ -3,6 +3,7 @@
 Screenshots land in ./screenshots (git-ignored) so anyone can look at the main screens.
 """
 
+import importlib
 import os
 import re
 import shutil
@@ -35,6 +36,10 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def browser():
+    from playwright.sync_api import expect
+
+    # Generous: a loaded 2-core CI machine renders slower than a laptop.
+    expect.set_options(timeout=15_000)
     if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
         message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI"):
@@ -48,10 +53,22 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def published_terms(request):
+    """Transactional tests flush the rows data migrations made; publish the Terms of Use again."""
+    if "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from coproduction.models import TermsOfUse
+
+    migration = importlib.import_module("coproduction.migrations.0002_terms_of_use_v1")
+    TermsOfUse.objects.get_or_create(version=1, defaults={"body": migration.TERMS_V1})
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)
     page = context.new_page()
     yield page
     context.close()

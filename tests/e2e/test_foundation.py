@@ -157,5 +157,4 @@ def test_another_producer_cannot_open_my_affiliates(page):
     assert response.status == 404
 
 
-# serialized_rollback keeps the rows data migrations made (the Terms of Use) between tests.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)

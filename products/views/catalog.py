@@ -1,5 +1,6 @@
 """Producer screens (My Products, product form, plans, affiliates) and the public product page."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -12,6 +13,7 @@ from config.htmx import render_page_or_partial
 from products import selectors, services
 from products.forms import AffiliationCommissionForm, PlanForm, ProductForm
 from products.models import Affiliation, Product
+from products.views.sales import affiliate_cookie_name
 
 
 @login_required
@@ -170,7 +172,18 @@ def public(request, pk: int):
         "plans": product.plans.filter(is_active=True),
         "affiliation": affiliation,
     }
-    return render(request, "products/public.html", context)
+    response = render(request, "products/public.html", context)
+    code = request.GET.get("a", "").strip()
+    if code and len(code) <= 16:
+        # Last click wins: a new affiliate link replaces the remembered one for 30 days.
+        response.set_cookie(
+            affiliate_cookie_name(product.pk),
+            code,
+            max_age=settings.AFFILIATE_COOKIE_DAYS * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+        )
+    return response
 
 
 @validated_account_required

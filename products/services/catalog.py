@@ -1,4 +1,4 @@
-"""Writes on products, plans and affiliations; each in its own transaction."""
+"""The catalog: products, plans and affiliations; each write in its own transaction."""
 
 from decimal import Decimal
 

@@ -1,0 +1,42 @@
+"""Exact reversal of a split for refunds and chargebacks.
+
+Refunding part of a charge takes back from every part of its original split in proportion, in
+integer minor units. Refunds accumulate: after refunding T of an amount A, part i has returned as
+close as possible to its exact share p_i·T/A, never less than it had already returned (no part is
+ever paid back) and never more than it received. A full refund returns every part exactly.
+"""
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+
+def reverse_amounts(parts: Sequence[int], already: Sequence[int], refund: int) -> list[int]:
+    """How much each part gives back for `refund`, given what each already gave back."""
+    total = sum(parts)
+    done = sum(already)
+    if refund < 0 or any(p < 0 for p in parts) or len(parts) != len(already):
+        raise ValueError("parts, already and refund must be non-negative and aligned")
+    if done + refund > total:
+        raise ValueError("cannot refund more than what is left of the charge")
+    if refund == 0:
+        return [0] * len(parts)
+    target_total = done + refund
+    target = [Fraction(p * target_total, total) for p in parts]
+    # Start from the floor of each exact target, kept within [already returned, received].
+    new = [max(a, min(p, int(t))) for p, a, t in zip(parts, already, target, strict=True)]
+    diff = target_total - sum(new)
+    while diff > 0:  # hand out units to parts furthest below their target that still have room
+        i = max(
+            (i for i in range(len(parts)) if new[i] < parts[i]),
+            key=lambda i: (target[i] - new[i], -i),
+        )
+        new[i] += 1
+        diff -= 1
+    while diff < 0:  # take back units from parts furthest above target that may still give less
+        i = max(
+            (i for i in range(len(parts)) if new[i] > already[i]),
+            key=lambda i: (new[i] - target[i], -i),
+        )
+        new[i] -= 1
+        diff += 1
+    return [n - a for n, a in zip(new, already, strict=True)]

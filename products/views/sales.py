@@ -1,0 +1,139 @@
+"""Buying: checkout for one-time products, the buyer's purchases and refunds; the producer's
+refunds."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.exceptions import DomainError
+from config.htmx import redirect_page, render_page_or_partial
+from products import selectors
+from products.forms import CheckoutForm, RefundForm
+from products.models import Product, Sale
+from products.money import to_major, to_minor
+from products.services import sales as services
+
+AFFILIATE_COOKIE = "coprod_aff_{pk}"
+
+
+def affiliate_cookie_name(product_pk: int) -> str:
+    return AFFILIATE_COOKIE.format(pk=product_pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def checkout(request, pk: int):
+    product = selectors.product_get_public(pk=pk)
+    if product.kind != Product.Kind.ONE_TIME:
+        messages.info(request, "Choose a plan to subscribe to this product.")
+        return redirect("products:public", pk=product.pk)
+    refresh = request.method == "POST" and request.POST.get("_refresh")
+    if request.method == "POST" and not refresh:
+        form = CheckoutForm(request.POST)
+        if form.is_valid():
+            response = _pay(request, product, form)
+            if response is not None:
+                return response
+    elif refresh:
+        form = CheckoutForm(initial={**request.POST.dict(), "method": ""})
+    else:
+        validation = getattr(request.user, "validation", None)
+        form = CheckoutForm(
+            initial={
+                "country": validation.country.code if validation else "BR",
+                "checkout_key": uuid.uuid4().hex,
+            }
+        )
+    affiliation = services.affiliation_for_code(
+        product=product,
+        code=request.COOKIES.get(affiliate_cookie_name(product.pk)),
+        buyer=request.user,
+    )
+    context = {"product": product, "form": form, "affiliation": affiliation}
+    return render_page_or_partial(request, "products/checkout.html", "checkout-form", context)
+
+
+def _pay(request, product: Product, form: CheckoutForm):
+    data = form.cleaned_data
+    try:
+        sale = services.sale_start(
+            product=product,
+            buyer=request.user,
+            method=data["method"],
+            country=data["country"],
+            affiliate_code=request.COOKIES.get(affiliate_cookie_name(product.pk)),
+            checkout_key=data["checkout_key"],
+        )
+        if sale.status != Sale.Status.PENDING:
+            messages.info(request, "This purchase is already paid; you were not charged again.")
+            return redirect_page(request, "products:purchase", pk=sale.pk)
+        sale = services.sale_pay(sale=sale, token=data["card_number"])
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return None
+    if sale.status == Sale.Status.PAID:
+        messages.success(request, f"Thank you! You bought {product.name}.")
+    else:
+        messages.info(
+            request, "Your payment was issued. The purchase completes when it is confirmed."
+        )
+    return redirect_page(request, "products:purchase", pk=sale.pk)
+
+
+@login_required
+def purchases(request):
+    return render(
+        request,
+        "products/purchases.html",
+        {"sales": selectors.purchases_for_buyer(buyer=request.user)},
+    )
+
+
+@login_required
+def purchase(request, pk: int):
+    sale = get_object_or_404(selectors.purchases_for_buyer(buyer=request.user), pk=pk)
+    return render(request, "products/purchase.html", {"sale": sale})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def purchase_refund(request, pk: int):
+    """The buyer asks for a refund (the whole remainder) within the guarantee period."""
+    sale = get_object_or_404(selectors.purchases_for_buyer(buyer=request.user), pk=pk)
+    if request.method == "POST":
+        try:
+            services.sale_refund(sale=sale, actor=request.user, reason="Requested by the buyer")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Refund done. The money goes back to your payment method.")
+        return redirect("products:purchase", pk=sale.pk)
+    return render(request, "products/purchase_refund.html", {"sale": sale})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sale_refund(request, pk: int):
+    """The producer refunds all or part of a sale, at any time."""
+    sale = get_object_or_404(selectors.sales_for_producer(producer=request.user), pk=pk)
+    form = RefundForm(
+        request.POST or None, initial={"amount": to_major(sale.refundable_minor, sale.currency)}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            amount = to_minor(form.cleaned_data["amount"], sale.currency)
+            services.sale_refund(
+                sale=sale,
+                actor=request.user,
+                amount_minor=amount,
+                reason=form.cleaned_data["reason"],
+            )
+        except (DomainError, ValueError) as exc:
+            form.add_error("amount", getattr(exc, "message", str(exc)))
+        else:
+            messages.success(request, "Refund done.")
+            return redirect("products:sales")
+    return render(request, "products/sale_refund.html", {"sale": sale, "form": form})

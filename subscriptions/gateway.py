@@ -1,0 +1,134 @@
+"""The payment gateway interface and the shipped simulator.
+
+Callers record an attempt first, then call `charge` with an idempotency key derived from that
+attempt, outside any transaction, then record the outcome. A retried call with the same key gets
+the same answer and charges nothing twice.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from subscriptions.payment_methods import Family, family_of
+
+
+class Outcome(StrEnum):
+    APPROVED = "approved"
+    DECLINED = "declined"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    PENDING = "pending"  # cash slips and direct debits: confirmed or expired later by webhook
+
+
+MESSAGES = {
+    Outcome.APPROVED: "Payment approved.",
+    Outcome.DECLINED: "The card was declined. Try another card or payment method.",
+    Outcome.INSUFFICIENT_FUNDS: "Insufficient funds. Try another card or payment method.",
+    Outcome.ERROR: "The payment service had a problem. Nothing was charged; try again.",
+    Outcome.TIMEOUT: "The payment service did not answer in time.",
+    Outcome.PENDING: "Waiting for payment.",
+}
+
+# Test cards (the numbers card networks publish for testing) and wallet tokens.
+TEST_TOKENS = {
+    "4242424242424242": Outcome.APPROVED,
+    "4000000000000002": Outcome.DECLINED,
+    "4000000000009995": Outcome.INSUFFICIENT_FUNDS,
+    "4000000000000119": Outcome.ERROR,
+    "4000000000000259": Outcome.TIMEOUT,
+    "tok_approved": Outcome.APPROVED,
+    "tok_declined": Outcome.DECLINED,
+    "tok_insufficient_funds": Outcome.INSUFFICIENT_FUNDS,
+    "tok_error": Outcome.ERROR,
+    "tok_timeout": Outcome.TIMEOUT,
+}
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    outcome: Outcome
+    reference: str
+    message: str
+
+    @property
+    def paid(self) -> bool:
+        return self.outcome == Outcome.APPROVED
+
+
+class GatewayTimeout(Exception):
+    """The gateway did not answer: the charge may or may not have happened."""
+
+
+class PaymentGateway(Protocol):
+    def charge(
+        self, *, idempotency_key: str, amount_minor: int, currency: str, method: str, token: str
+    ) -> GatewayResult: ...
+
+    def refund(self, *, idempotency_key: str, reference: str, amount_minor: int) -> str: ...
+
+
+class SimulatedGateway:
+    """Outcome from the token; cash and direct debit are pending (confirmed later by webhook).
+
+    Like a real gateway it remembers each idempotency key: a repeated call gets the first answer.
+    The timeout token charges and then loses the answer, as a crash between the call and the
+    recording of its result would; retrying with the same key then reports the charge."""
+
+    def charge(
+        self, *, idempotency_key: str, amount_minor: int, currency: str, method: str, token: str
+    ) -> GatewayResult:
+        from subscriptions.models import SimulatedGatewayCharge
+
+        if family_of(method) != Family.CARD:
+            outcome = Outcome.PENDING
+        else:
+            outcome = TEST_TOKENS.get(normalize_token(token), Outcome.DECLINED)
+        lost_answer = outcome == Outcome.TIMEOUT
+        if lost_answer:
+            outcome = Outcome.APPROVED
+        record, created = SimulatedGatewayCharge.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "outcome": outcome,
+                "reference": _reference(idempotency_key),
+                "amount_minor": amount_minor,
+                "currency": currency,
+            },
+        )
+        if created and lost_answer:
+            raise GatewayTimeout(MESSAGES[Outcome.TIMEOUT])
+        return GatewayResult(Outcome(record.outcome), record.reference, MESSAGES[record.outcome])
+
+    def refund(self, *, idempotency_key: str, reference: str, amount_minor: int) -> str:
+        from subscriptions.models import SimulatedGatewayCharge
+
+        record, _ = SimulatedGatewayCharge.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "kind": "refund",
+                "outcome": Outcome.APPROVED,
+                "reference": _reference(idempotency_key),
+                "amount_minor": amount_minor,
+                "currency": "",
+            },
+        )
+        return record.reference
+
+
+def _reference(idempotency_key: str) -> str:
+    return "sim_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
+
+
+def normalize_token(token: str) -> str:
+    token = (token or "").strip()
+    digits = token.replace(" ", "").replace("-", "")
+    return digits if digits.isdigit() else token.lower()
+
+
+def get_gateway() -> PaymentGateway:
+    return import_string(settings.PAYMENT_GATEWAY)()
