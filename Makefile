@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install migrate seed clean
+.PHONY: run test lint format install migrate seed clean bench-ledger
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,3 +37,7 @@ format: install
 
 clean:
 	rm -rf var .pytest_cache
+
+# Benchmarks print their figures; they need PostgreSQL (BENCH_DATABASE_URL, default local).
+bench-ledger: install
+	$(PY) benchmarks/bench_ledger.py

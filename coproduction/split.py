@@ -5,10 +5,10 @@ producer share what remains by largest remainder, ties going to the producer, so
 within one minor unit of its exact share and the parts always add up to the amount paid.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from fractions import Fraction
 
 PLATFORM = "platform"
 AFFILIATE = "affiliate"
@@ -38,15 +38,18 @@ def split_amount(
     affiliate = _floor_percent(net, affiliate_percent) if affiliate_percent else 0
     remains = net - affiliate
 
-    exact = [Fraction(remains) * Fraction(str(p)) / 100 for _, p in cocreator_percents]
-    producer_exact = Fraction(remains) - sum(exact, Fraction(0))
-    shares = [*exact, producer_exact]
-    floors = [int(share) for share in shares]  # all shares are ≥ 0, so int() floors
+    # Exact shares as integers over one common denominator: numerators[i] / denominator.
+    ratios = [Decimal(p).as_integer_ratio() for _, p in cocreator_percents]
+    denominator = 100 * math.lcm(*(d for _, d in ratios)) if ratios else 100
+    numerators = [remains * n * (denominator // (100 * d)) for n, d in ratios]
+    numerators.append(remains * denominator - sum(numerators))  # the producer's exact share
+    floors = [n // denominator for n in numerators]
     leftover = remains - sum(floors)
     # Hand the leftover units to the largest fractional parts; the producer wins ties.
+    last = len(numerators) - 1
     order = sorted(
-        range(len(shares)),
-        key=lambda i: (shares[i] - floors[i], i == len(shares) - 1),
+        range(len(numerators)),
+        key=lambda i: (numerators[i] % denominator, i == last),
         reverse=True,
     )
     for i in order[:leftover]:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from coproduction.models import Contract, LedgerEntry
@@ -37,11 +37,11 @@ def ledger_write_splits(*, sale_ids: Sequence[int]) -> int:
         )
         todo = [s for s in sales if s.pk not in done]
         contracts = _contracts_by_product({s.product_id for s in todo})
-        entries: list[LedgerEntry] = []
+        rows: list[dict] = []
         for sale in todo:
-            entries += split_entries(sale, applicable_contracts(sale, contracts[sale.product_id]))
+            rows += split_entries(sale, applicable_contracts(sale, contracts[sale.product_id]))
             written += 1
-        LedgerEntry.objects.bulk_create(entries, batch_size=INSERT_BATCH)
+        insert_entries(rows)
     return written
 
 
@@ -100,7 +100,8 @@ def _percent_for(contract: Contract, sale: Sale):
     return contract.effective_affiliate_percent
 
 
-def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[LedgerEntry]:
+def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[dict]:
+    """The ledger rows (as column values) of one sale's split."""
     fee_percent, fee_fixed = platform_fee_settings(sale.currency)
     affiliation = sale.affiliation
     parts = split(
@@ -110,30 +111,64 @@ def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[
         affiliate_percent=affiliation.commission_percent if affiliation else None,
         cocreator_percents=[(contract, percent) for contract, percent in contracts],
     )
-    entries = []
+    rows = []
     for line, part in enumerate(parts):
-        entry = LedgerEntry(
-            sale=sale,
-            entry_type=LedgerEntry.EntryType.SPLIT,
-            line=line,
-            role=part.role,
-            amount_minor=part.amount_minor,
-            currency=sale.currency,
-            product_id=sale.product_id,
-            created_at=sale.paid_at,
-        )
+        beneficiary_id = contract_id = affiliation_id = None
         if part.role == AFFILIATE:
-            entry.beneficiary_id = affiliation.affiliate_id
-            entry.affiliation = affiliation
+            beneficiary_id, affiliation_id = affiliation.affiliate_id, affiliation.pk
         elif part.role == COCREATOR:
-            entry.contract = part.key
-            entry.beneficiary_id = part.key.cocreator_id
+            beneficiary_id, contract_id = part.key.cocreator_id, part.key.pk
         elif part.role == PRODUCER:
-            entry.beneficiary_id = sale.product.producer_id
+            beneficiary_id = sale.product.producer_id
         else:
             assert part.role == PLATFORM
-        entries.append(entry)
-    return entries
+        rows.append(
+            {
+                "sale_id": sale.pk,
+                "product_id": sale.product_id,
+                "entry_type": LedgerEntry.EntryType.SPLIT.value,
+                "line": line,
+                "role": part.role,
+                "beneficiary_id": beneficiary_id,
+                "contract_id": contract_id,
+                "affiliation_id": affiliation_id,
+                "refund_id": None,
+                "amount_minor": part.amount_minor,
+                "currency": sale.currency,
+                "created_at": sale.paid_at,
+            }
+        )
+    return rows
+
+
+COLUMNS = (
+    "sale_id",
+    "product_id",
+    "entry_type",
+    "line",
+    "role",
+    "beneficiary_id",
+    "contract_id",
+    "affiliation_id",
+    "refund_id",
+    "amount_minor",
+    "currency",
+    "created_at",
+)
+
+
+def insert_entries(rows: list[dict]) -> None:
+    """Append rows to the ledger: PostgreSQL's COPY (one round trip, no per-row SQL), or
+    bulk_create elsewhere. Constraints and the append-only trigger apply either way."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        sql = f"COPY {LedgerEntry._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in COLUMNS))
+        return
+    LedgerEntry.objects.bulk_create([LedgerEntry(**row) for row in rows], batch_size=INSERT_BATCH)
 
 
 def ledger_write_reversal(*, sale: Sale, refund: Refund) -> list[LedgerEntry]:
