@@ -3,7 +3,8 @@ from django.core.management import call_command
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from accounts.models import User
-from products.models import Affiliation, Plan, Product
+from coproduction.models import LedgerEntry
+from products.models import Affiliation, Plan, Product, Refund, Sale
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ def test_seed_demo_is_idempotent_and_every_readme_login_works(client):
     counts = (User.objects.count(), Product.objects.count(), Plan.objects.count())
     call_command("seed_demo")
     assert (User.objects.count(), Product.objects.count(), Plan.objects.count()) == counts
-    assert counts == (6, 2, 3)
+    assert counts == (7, 2, 3)
 
     for email, _name, validated, staff in USERS:
         response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
@@ -22,6 +23,13 @@ def test_seed_demo_is_idempotent_and_every_readme_login_works(client):
         user = User.objects.get(email=email)
         assert (user.is_validated, user.is_staff) == (validated, staff)
         client.post("/accounts/logout/")
+
+    assert Sale.objects.count() == 12
+    # platform, cocreator and producer on each sale, plus the affiliate on the 4 affiliate sales
+    assert LedgerEntry.objects.filter(entry_type="split").count() == 12 * 3 + 4
+    assert Refund.objects.count() == 1
+    for sale in Sale.objects.all():
+        assert sum(e.amount_minor for e in sale.ledger.filter(entry_type="split")) == 19700
 
     statuses = set(Affiliation.objects.values_list("affiliate__email", "status"))
     assert ("affiliate2@demo.test", "pending") in statuses

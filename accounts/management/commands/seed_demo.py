@@ -1,12 +1,17 @@
 """Load the demo data the README lists; running it again changes nothing."""
 
+from datetime import timedelta
+
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AccountValidation, User
-from products.models import Affiliation, Plan, Product
+from coproduction.models import Contract, TermsAcceptance, TermsOfUse
+from coproduction.services.ledger import ledger_write_splits
+from products.models import Affiliation, Plan, Product, Sale
+from products.services.sales import sale_refund
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -17,6 +22,7 @@ USERS = [
     ("affiliate1@demo.test", "Alex Affiliate", True, False),
     ("affiliate2@demo.test", "Bia Affiliate", True, False),
     ("cocreator@demo.test", "Caio Cocreator", True, False),
+    ("cocreator2@demo.test", "Dora Cocreator", True, False),
     ("buyer@demo.test", "Bruno Buyer", False, False),
 ]
 
@@ -99,9 +105,60 @@ class Command(BaseCommand):
                 "decided_at": timezone.now(),
             },
         )
+        self._coproduction_and_sales(course, users)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. Password for every demo login: {DEMO_PASSWORD}")
         )
+
+    def _coproduction_and_sales(self, course: Product, users: dict[str, User]) -> None:
+        """Dora co-produces the course (10 %) since months ago; a dozen paid sales over the
+        last six months, every third through Alex's affiliate link, one partly refunded."""
+        now = timezone.now()
+        terms = TermsOfUse.objects.order_by("-version").first()
+        dora = users["cocreator2@demo.test"]
+        contract, created = Contract.objects.get_or_create(
+            product=course,
+            cocreator=dora,
+            status=Contract.Status.ACTIVE,
+            defaults={
+                "role": Contract.Role.TRAFFIC,
+                "sales_scope": Contract.SalesScope.ALL,
+                "commission_percent": 10,
+                "coproduction_model": Contract.CoproductionModel.REVENUE_SHARE,
+                "terms": terms,
+                "invited_at": now - timedelta(days=200),
+                "accepted_at": now - timedelta(days=199),
+            },
+        )
+        if created:
+            for user in (course.producer, dora):
+                TermsAcceptance.objects.create(contract=contract, user=user, terms=terms)
+        affiliation = Affiliation.objects.get(code="DEMOALEX")
+        buyer = users["buyer@demo.test"]
+        sales = []
+        for i in range(12):
+            sale, _ = Sale.objects.get_or_create(
+                checkout_key=f"demo-sale-{i}",
+                defaults={
+                    "product": course,
+                    "buyer": buyer,
+                    "affiliation": affiliation if i % 3 == 0 else None,
+                    "amount_minor": course.price_minor,
+                    "currency": course.currency,
+                    "method": "card",
+                    "country": "BR",
+                    "status": Sale.Status.PAID,
+                    "created_at": now - timedelta(days=15 * i + 1),
+                    "paid_at": now - timedelta(days=15 * i + 1),
+                },
+            )
+            sales.append(sale)
+        ledger_write_splits(sale_ids=[sale.pk for sale in sales])
+        refunded = sales[4]
+        if not refunded.refunds.exists():
+            sale_refund(
+                sale=refunded, actor=course.producer, amount_minor=5000, reason="Demo refund"
+            )
 
     def _user(self, email: str, name: str, validated: bool, staff: bool) -> User:
         user = User.objects.filter(email=email).first()
