@@ -25,11 +25,13 @@ def reverse_amounts(parts: Sequence[int], already: Sequence[int], refund: int) -
     # Start from the floor of each exact target, kept within [already returned, received].
     new = [max(a, min(p, int(t))) for p, a, t in zip(parts, already, target, strict=True)]
     diff = target_total - sum(new)
-    while diff > 0:  # hand out units to parts furthest below their target that still have room
-        i = max(
-            (i for i in range(len(parts)) if new[i] < parts[i]),
-            key=lambda i: (target[i] - new[i], -i),
-        )
+    while diff > 0:
+        # Hand out units by D'Hondt priority among parts still under their exact share's ceiling
+        # (Balinski and Young's quota method): a small part gets its unit only when its share
+        # is nearly a whole unit, so its lead never pushes a large part a unit behind.
+        room = [i for i in range(len(parts)) if new[i] < parts[i]]
+        under_ceiling = [i for i in room if new[i] < _ceil(target[i])] or room
+        i = max(under_ceiling, key=lambda i: (Fraction(parts[i], new[i] + 1), -i))
         new[i] += 1
         diff -= 1
     while diff < 0:  # take back units from parts furthest above target that may still give less
@@ -40,3 +42,7 @@ def reverse_amounts(parts: Sequence[int], already: Sequence[int], refund: int) -
         new[i] -= 1
         diff += 1
     return [n - a for n, a in zip(new, already, strict=True)]
+
+
+def _ceil(value: Fraction) -> int:
+    return -(-value.numerator // value.denominator)
