@@ -13,5 +13,6 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("", include("coproduction.urls")),
     path("", include("products.urls")),
+    path("", include("subscriptions.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -227,6 +227,14 @@ class Sale(models.Model):
     # The checkout form's one-time key: a double-submitted form finds this sale again.
     checkout_key = models.CharField(max_length=64, unique=True)
     refunded_minor = models.BigIntegerField(default=0)
+    # Set for subscription recurrences (their Recurrence row points here one-to-one).
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,8 +1,17 @@
-"""Admin for payment attempts (read-only: they record what the gateway answered)."""
+"""Admin for subscriptions (with Cancel as admin), recurrences, payment attempts and webhooks."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from subscriptions.models import PaymentAttempt, SimulatedGatewayCharge
+from accounts.exceptions import DomainError
+from subscriptions.models import (
+    PaymentAttempt,
+    Recurrence,
+    SimulatedGatewayCharge,
+    Subscription,
+    SubscriptionEvent,
+    WebhookEvent,
+)
+from subscriptions.services.lifecycle import subscription_cancel
 
 
 @admin.register(PaymentAttempt)
@@ -25,3 +34,91 @@ class SimulatedGatewayChargeAdmin(admin.ModelAdmin):
     list_display = ["created_at", "idempotency_key", "kind", "outcome", "amount_minor", "currency"]
     list_filter = ["kind", "outcome"]
     search_fields = ["idempotency_key", "reference"]
+
+
+class RecurrenceInline(admin.TabularInline):
+    model = Recurrence
+    extra = 0
+    can_delete = False
+    fields = ["number", "due_date", "amount_minor", "status", "attempts_made", "next_attempt_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SubscriptionEventInline(admin.TabularInline):
+    model = SubscriptionEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "from_status", "to_status", "actor", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "buyer",
+        "product",
+        "plan",
+        "status",
+        "method",
+        "next_charge_date",
+        "paid_count",
+        "consecutive_unpaid",
+        "created_at",
+    ]
+    list_filter = ["status", "method", "country", "plan__periodicity"]
+    search_fields = ["buyer__email", "product__name", "checkout_key"]
+    list_select_related = ["buyer", "product", "plan"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Subscription._meta.fields]
+    inlines = [RecurrenceInline, SubscriptionEventInline]
+    actions = ["cancel_as_admin"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Cancel selected subscriptions (Canceled by admin)")
+    def cancel_as_admin(self, request, queryset):
+        done = 0
+        for subscription in queryset.select_related("product"):
+            try:
+                subscription_cancel(subscription=subscription, actor=request.user, as_admin=True)
+                done += 1
+            except DomainError as exc:
+                self.message_user(
+                    request, f"Subscription #{subscription.pk}: {exc.message}", messages.WARNING
+                )
+        if done:
+            self.message_user(request, f"{done} subscription(s) canceled.", messages.SUCCESS)
+
+
+@admin.register(Recurrence)
+class RecurrenceAdmin(admin.ModelAdmin):
+    list_display = ["subscription", "number", "due_date", "amount_minor", "status", "attempts_made"]
+    list_filter = ["status"]
+    search_fields = ["subscription__buyer__email", "slip_code"]
+    list_select_related = ["subscription__buyer"]
+    readonly_fields = [f.name for f in Recurrence._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "event_id", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["event_id"]
+    readonly_fields = ["event_id", "kind", "payload", "received_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -50,6 +50,15 @@ TEST_TOKENS = {
 
 
 @dataclass(frozen=True)
+class ChargeRequest:
+    idempotency_key: str
+    amount_minor: int
+    currency: str
+    method: str
+    token: str
+
+
+@dataclass(frozen=True)
 class GatewayResult:
     outcome: Outcome
     reference: str
@@ -70,6 +79,10 @@ class PaymentGateway(Protocol):
     ) -> GatewayResult: ...
 
     def refund(self, *, idempotency_key: str, reference: str, amount_minor: int) -> str: ...
+
+    def charge_many(self, requests: list[ChargeRequest]) -> list[GatewayResult | Exception]:
+        """One answer per request, in order; a lost answer is returned as its exception."""
+        ...
 
 
 class SimulatedGateway:
@@ -103,6 +116,58 @@ class SimulatedGateway:
         if created and lost_answer:
             raise GatewayTimeout(MESSAGES[Outcome.TIMEOUT])
         return GatewayResult(Outcome(record.outcome), record.reference, MESSAGES[record.outcome])
+
+    def charge_many(self, requests: list[ChargeRequest]) -> list[GatewayResult | Exception]:
+        """The batch form a billing run uses: two queries however many requests."""
+        from subscriptions.models import SimulatedGatewayCharge
+
+        decided = {}
+        for request in requests:
+            if family_of(request.method) != Family.CARD:
+                outcome = Outcome.PENDING
+            else:
+                outcome = TEST_TOKENS.get(normalize_token(request.token), Outcome.DECLINED)
+            decided[request.idempotency_key] = outcome
+        known = set(
+            SimulatedGatewayCharge.objects.filter(idempotency_key__in=list(decided)).values_list(
+                "idempotency_key", flat=True
+            )
+        )
+        SimulatedGatewayCharge.objects.bulk_create(
+            [
+                SimulatedGatewayCharge(
+                    idempotency_key=request.idempotency_key,
+                    outcome=(
+                        Outcome.APPROVED
+                        if decided[request.idempotency_key] == Outcome.TIMEOUT
+                        else decided[request.idempotency_key]
+                    ),
+                    reference=_reference(request.idempotency_key),
+                    amount_minor=request.amount_minor,
+                    currency=request.currency,
+                )
+                for request in requests
+                if request.idempotency_key not in known
+            ],
+            ignore_conflicts=True,
+        )
+        stored = {
+            record.idempotency_key: record
+            for record in SimulatedGatewayCharge.objects.filter(idempotency_key__in=list(decided))
+        }
+        answers: list[GatewayResult | Exception] = []
+        for request in requests:
+            lost = (
+                request.idempotency_key not in known
+                and decided[request.idempotency_key] == Outcome.TIMEOUT
+            )
+            if lost:
+                answers.append(GatewayTimeout(MESSAGES[Outcome.TIMEOUT]))
+                continue
+            record = stored[request.idempotency_key]
+            outcome = Outcome(record.outcome)
+            answers.append(GatewayResult(outcome, record.reference, MESSAGES[outcome]))
+        return answers
 
     def refund(self, *, idempotency_key: str, reference: str, amount_minor: int) -> str:
         from subscriptions.models import SimulatedGatewayCharge

@@ -1,5 +1,6 @@
 """Payments: every gateway call is recorded as an attempt before it is made."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -59,3 +60,150 @@ class SimulatedGatewayCharge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.idempotency_key}: {self.outcome}"
+
+
+class Subscription(models.Model):
+    """A buyer's subscription to a plan; billed on the anchor date's schedule."""
+
+    class Status(models.TextChoices):
+        INITIATED = "initiated", "Initiated"
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        OVERDUE = "overdue", "Overdue"
+        CANCELED_BY_CUSTOMER = "canceled_by_customer", "Canceled by the customer"
+        CANCELED_BY_SELLER = "canceled_by_seller", "Canceled by the seller"
+        CANCELED_BY_ADMIN = "canceled_by_admin", "Canceled by admin"
+        EXPIRED = "expired", "Expired"
+
+    CANCELED = (
+        Status.CANCELED_BY_CUSTOMER,
+        Status.CANCELED_BY_SELLER,
+        Status.CANCELED_BY_ADMIN,
+    )
+    BILLABLE = (Status.ACTIVE, Status.OVERDUE)
+    TRANSITIONS = {
+        Status.INITIATED: {Status.ACTIVE, Status.INACTIVE, *CANCELED},
+        Status.ACTIVE: {Status.OVERDUE, Status.EXPIRED, *CANCELED},
+        Status.OVERDUE: {Status.ACTIVE, Status.EXPIRED, *CANCELED},
+        Status.INACTIVE: set(),
+        Status.CANCELED_BY_CUSTOMER: set(),
+        Status.CANCELED_BY_SELLER: set(),
+        Status.CANCELED_BY_ADMIN: set(),
+        Status.EXPIRED: set(),
+    }
+
+    product = models.ForeignKey(
+        "products.Product", on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    plan = models.ForeignKey("products.Plan", on_delete=models.PROTECT, related_name="+")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    affiliation = models.ForeignKey(
+        "products.Affiliation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.INITIATED)
+    method = models.CharField(max_length=20)
+    country = models.CharField(max_length=2)
+    # The simulated gateway's token for card-family methods (a real one would store a vault id).
+    payment_token = models.CharField(max_length=60, blank=True)
+    payment_label = models.CharField(max_length=60, blank=True)
+    anchor_date = models.DateField()
+    last_number = models.PositiveIntegerField(default=0)
+    next_charge_date = models.DateField(null=True, blank=True)
+    paid_count = models.PositiveIntegerField(default=0)
+    consecutive_unpaid = models.PositiveSmallIntegerField(default=0)
+    checkout_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_charge_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.buyer} → {self.plan}"
+
+    @property
+    def is_canceled(self) -> bool:
+        return self.status in self.CANCELED
+
+
+class SubscriptionEvent(models.Model):
+    """One row per status change: who, when, from, to, why."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class Recurrence(models.Model):
+    """One installment of a subscription: created once, collected, retried, paid or unpaid."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "To be charged"
+        COLLECTING = "collecting", "Being charged"
+        PENDING = "pending", "Waiting for payment"
+        PAID = "paid", "Paid"
+        UNPAID = "unpaid", "Unpaid"
+        CANCELED = "canceled", "Canceled"
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="recurrences"
+    )
+    number = models.PositiveIntegerField()
+    due_date = models.DateField()
+    amount_minor = models.BigIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    sale = models.OneToOneField(
+        "products.Sale", on_delete=models.PROTECT, related_name="recurrence"
+    )
+    attempts_made = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    window_closes_at = models.DateTimeField()
+    slip_code = models.CharField(max_length=80, blank=True)
+    slip_expires_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["subscription", "number"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "number"], name="recurrence_once_per_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_minor__gte=0), name="recurrence_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recurrence {self.number} of subscription {self.subscription_id}"
+
+
+class WebhookEvent(models.Model):
+    """Gateway notifications already handled: a replayed event id is answered and ignored."""
+
+    event_id = models.CharField(max_length=80, unique=True)
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event_id}"

@@ -194,6 +194,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "coproduction.expire_contracts",
         "schedule": crontab(hour=0, minute=5),
     },
+    # Billing: due recurrences are created, charged (retries included) and expired.
+    "create-due-recurrences": {
+        "task": "subscriptions.create_due_recurrences",
+        "schedule": crontab(minute="*/5"),
+    },
+    "collect-recurrences": {
+        "task": "subscriptions.collect_recurrences",
+        "schedule": crontab(minute="*"),
+    },
+    "expire-payments": {
+        "task": "subscriptions.expire_payments",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # Money: platform fee per charge = percentage of the amount + a fixed amount per currency.
@@ -214,3 +227,4 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The payment gateway implementation (the simulator until a real provider is wired in).
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "subscriptions.gateway.SimulatedGateway")
 AFFILIATE_COOKIE_DAYS = 30
+GATEWAY_WEBHOOK_SECRET = os.environ.get("GATEWAY_WEBHOOK_SECRET", "local-webhook-secret")

@@ -27,7 +27,7 @@ def ledger_write_splits(*, sale_ids: Sequence[int]) -> int:
         sales = list(
             Sale.objects.select_for_update(of=("self",))
             .filter(pk__in=sale_ids, status__in=Sale.COUNTED, paid_at__isnull=False)
-            .select_related("product", "affiliation")
+            .select_related("product", "affiliation", "subscription")
             .order_by("pk")
         )
         done = set(
@@ -72,12 +72,17 @@ def applicable_contracts(
 ) -> list[tuple[Contract, object]]:
     """(contract, percent) for every contract that pays on this sale, judged at its payment time:
     active contracts accepted before the payment whose end date has not passed and whose sales
-    scope covers the sale (direct, or this affiliate)."""
+    scope covers the sale (direct, or this affiliate); and, on subscription recurrences, closed
+    contracts with automatic sales recovery (see _recovers)."""
     paid_at: datetime = sale.paid_at
     result = []
     for contract in contracts:
         if contract.status != Contract.Status.ACTIVE:
-            continue  # closed contracts pay only subscription recurrences (automatic recovery)
+            if _recovers(contract, sale):
+                percent = _percent_for(contract, sale)
+                if percent:
+                    result.append((contract, percent))
+            continue
         if contract.accepted_at > paid_at:
             continue
         if contract.end_date is not None and contract.end_date < paid_at.date():
@@ -86,6 +91,18 @@ def applicable_contracts(
         if percent:
             result.append((contract, percent))
     return result
+
+
+def _recovers(contract: Contract, sale: Sale) -> bool:
+    """Automatic sales recovery: an ended or expired contract keeps paying on recurrences of a
+    subscription first sold while the contract was active."""
+    subscription = sale.subscription
+    if subscription is None or not contract.automatic_sales_recovery:
+        return False
+    sold_at = subscription.created_at
+    return contract.accepted_at <= sold_at and (
+        contract.closed_at is None or contract.closed_at > sold_at
+    )
 
 
 def _percent_for(contract: Contract, sale: Sale):

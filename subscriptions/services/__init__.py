@@ -1,0 +1,1 @@
+"""Writes on subscriptions: lifecycle, subscribing, billing, payment details, webhooks."""

@@ -1,0 +1,256 @@
+"""Subscribing to a plan: the first installment is charged at checkout (two cards may split
+it), later ones by the billing run. Changing the card stays within its payment family."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
+from accounts.models import User
+from coproduction.services.ledger import ledger_write_splits
+from products.models import Plan, Product
+from products.money import format_money
+from products.services.sales import affiliation_for_code
+from subscriptions.gateway import ChargeRequest, GatewayResult, Outcome, get_gateway
+from subscriptions.models import PaymentAttempt, Recurrence, Subscription
+from subscriptions.payment_methods import Family, Method, family_of, is_available
+from subscriptions.schedule import due_date
+from subscriptions.services.billing import (
+    ATTEMPT_STATUS,
+    _awaiting_payment,
+    recurrence_build,
+    settle_paid,
+)
+
+SWITCH_FAMILY_ADVICE = (
+    "A subscription cannot switch between card, cash payment and direct debit. Cancel this "
+    "subscription and buy the product again choosing the payment method you want."
+)
+
+
+def card_label(method: str, token: str) -> str:
+    if family_of(method) != Family.CARD:
+        return Method(method).label
+    digits = "".join(ch for ch in token if ch.isdigit())
+    if method == Method.CARD and digits:
+        return f"Card •••• {digits[-4:]}"
+    return Method(method).label
+
+
+def subscription_start(
+    *,
+    plan: Plan,
+    buyer: User,
+    method: str,
+    country: str,
+    token: str,
+    affiliate_code: str | None,
+    checkout_key: str,
+    second_token: str = "",
+    second_amount_minor: int | None = None,
+) -> Subscription:
+    """Create the subscription (Initiated) with its first recurrence, or find it again when the
+    same checkout form is submitted twice; then pay the first installment."""
+    existing = Subscription.objects.filter(checkout_key=checkout_key).first()
+    if existing is None:
+        existing = _create(
+            plan=plan,
+            buyer=buyer,
+            method=method,
+            country=country,
+            token=token,
+            affiliate_code=affiliate_code,
+            checkout_key=checkout_key,
+        )
+    elif existing.buyer_id != buyer.pk:
+        raise DomainError("This checkout form is not valid any more. Reload the page.")
+    if existing.status != Subscription.Status.INITIATED:
+        return existing
+    if token and family_of(existing.method) == Family.CARD:
+        existing.payment_token = token.strip()
+        existing.payment_label = card_label(existing.method, token)
+        existing.save(update_fields=["payment_token", "payment_label"])
+    return subscription_pay_first(
+        subscription=existing, second_token=second_token, second_amount_minor=second_amount_minor
+    )
+
+
+def _create(*, plan, buyer, method, country, token, affiliate_code, checkout_key):
+    product = plan.product
+    if product.producer_id == buyer.pk:
+        raise DomainError("You are the producer of this product; you cannot subscribe to it.")
+    if not (product.is_active and plan.is_active and product.kind == Product.Kind.SUBSCRIPTION):
+        raise DomainError("This plan is not open for subscriptions.")
+    if not is_available(method, country):
+        raise DomainError("This payment method is not available in your country.")
+    if family_of(method) == Family.CARD and method == Method.CARD and not token.strip():
+        raise DomainError("Enter the card number.")
+    now = timezone.now()
+    today = now.date()
+    amount = (
+        plan.price_minor if plan.promo_first_price_minor is None else plan.promo_first_price_minor
+    )
+    try:
+        with transaction.atomic():
+            subscription = Subscription.objects.create(
+                product=product,
+                plan=plan,
+                buyer=buyer,
+                affiliation=affiliation_for_code(product=product, code=affiliate_code, buyer=buyer),
+                method=method,
+                country=country.upper(),
+                payment_token=token.strip() if family_of(method) == Family.CARD else "",
+                payment_label=card_label(method, token),
+                anchor_date=today,
+                last_number=1,
+                checkout_key=checkout_key,
+            )
+            subscription.next_charge_date = (
+                None if plan.installments == 1 else due_date(today, plan.periodicity, 2)
+            )
+            subscription.save(update_fields=["next_charge_date"])
+            sale, recurrence = recurrence_build(
+                subscription=subscription, number=1, due=today, amount_minor=amount, now=now
+            )
+            sale.save()
+            recurrence.sale = sale
+            recurrence.next_attempt_at = None  # the buyer pays it now, at checkout
+            recurrence.save()
+            return subscription
+    except IntegrityError:
+        return Subscription.objects.get(checkout_key=checkout_key, buyer=buyer)
+
+
+def subscription_pay_first(
+    *, subscription: Subscription, second_token: str = "", second_amount_minor: int | None = None
+) -> Subscription:
+    """Charge the first installment: record the attempt(s) and commit, call the gateway, record
+    the outcome. With two cards the first installment is split; if either card fails, what the
+    other charged is refunded."""
+    with transaction.atomic():
+        recurrence = (
+            Recurrence.objects.select_for_update(of=("self",))
+            .select_related("sale", "subscription")
+            .get(subscription=subscription, number=1)
+        )
+        if recurrence.status == Recurrence.Status.PAID:
+            return subscription
+        if recurrence.status in (Recurrence.Status.COLLECTING, Recurrence.Status.PENDING):
+            raise DomainError("Your payment is already being processed. Please wait.")
+        if recurrence.status != Recurrence.Status.SCHEDULED:
+            raise InvalidTransition("This subscription can no longer be paid.")
+        amounts = [recurrence.amount_minor]
+        tokens = [subscription.payment_token]
+        if second_token:
+            if subscription.method != Method.CARD:
+                raise DomainError("Only credit cards can split the first payment.")
+            if not second_amount_minor or not 0 < second_amount_minor < recurrence.amount_minor:
+                raise DomainError(
+                    "The second card's amount must be above zero and below "
+                    f"{format_money(recurrence.amount_minor, recurrence.sale.currency)}."
+                )
+            amounts = [recurrence.amount_minor - second_amount_minor, second_amount_minor]
+            tokens.append(second_token.strip())
+        done = recurrence.sale.attempts.count()
+        attempts = PaymentAttempt.objects.bulk_create(
+            [
+                PaymentAttempt(
+                    sale=recurrence.sale,
+                    number=done + i + 1,
+                    idempotency_key=f"sale-{recurrence.sale_id}-attempt-{done + i + 1}",
+                    amount_minor=amount,
+                    method=subscription.method,
+                )
+                for i, amount in enumerate(amounts)
+            ]
+        )
+        recurrence.status = Recurrence.Status.COLLECTING
+        recurrence.save(update_fields=["status"])
+    gateway = get_gateway()
+    answers = gateway.charge_many(
+        [
+            ChargeRequest(
+                idempotency_key=attempt.idempotency_key,
+                amount_minor=attempt.amount_minor,
+                currency=recurrence.sale.currency,
+                method=subscription.method,
+                token=token,
+            )
+            for attempt, token in zip(attempts, tokens, strict=True)
+        ]
+    )
+    results = [a if isinstance(a, GatewayResult) else None for a in answers]
+    approved = [r is not None and r.outcome == Outcome.APPROVED for r in results]
+    if not all(approved):
+        for attempt, result, ok in zip(attempts, results, approved, strict=True):
+            if ok:  # give back what one card paid when the other failed
+                gateway.refund(
+                    idempotency_key=f"void-{attempt.idempotency_key}",
+                    reference=result.reference,
+                    amount_minor=attempt.amount_minor,
+                )
+    now = timezone.now()
+    with transaction.atomic():
+        recurrence = (
+            Recurrence.objects.select_for_update(of=("self",))
+            .select_related("sale", "subscription__plan__product", "subscription__buyer")
+            .get(pk=recurrence.pk)
+        )
+        for attempt, result in zip(attempts, results, strict=True):
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(
+                status=ATTEMPT_STATUS[result.outcome] if result else PaymentAttempt.Status.TIMEOUT,
+                gateway_reference=result.reference if result else "",
+                message=(result.message if result else "No answer from the gateway")[:200],
+                finished_at=now,
+            )
+        if all(approved):
+            settle_paid(recurrence, now)
+            ledger_write_splits(sale_ids=[recurrence.sale_id])
+        elif results[0] is not None and results[0].outcome == Outcome.PENDING:
+            _awaiting_payment(recurrence, results[0], now)
+        else:
+            recurrence.status = Recurrence.Status.SCHEDULED
+            recurrence.save(update_fields=["status"])
+    subscription.refresh_from_db()
+    if not all(approved) and not (results[0] and results[0].outcome == Outcome.PENDING):
+        failed = next(r for r, ok in zip(results, approved, strict=True) if not ok)
+        raise DomainError(
+            failed.message
+            if failed
+            else "The payment service did not answer in time. Try again: you will not be "
+            "charged twice."
+        )
+    return subscription
+
+
+def subscription_update_payment(
+    *, subscription: Subscription, actor: User, method: str, token: str
+) -> Subscription:
+    """The buyer changes the card (or wallet) used from now on, within the same family."""
+    if actor.pk != subscription.buyer_id:
+        raise PermissionDenied("Only the subscriber changes the payment details.")
+    if method not in Method.values:
+        raise DomainError("Choose a payment method.")
+    if family_of(method) != family_of(subscription.method):
+        raise DomainError(SWITCH_FAMILY_ADVICE)
+    if not is_available(method, subscription.country):
+        raise DomainError("This payment method is not available in your country.")
+    if family_of(method) != Family.CARD:
+        raise DomainError("Cash and direct debit subscriptions have no card to update.")
+    if method == Method.CARD and not token.strip():
+        raise DomainError("Enter the new card number.")
+    with transaction.atomic():
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if locked.status in Subscription.CANCELED or locked.status in (
+            Subscription.Status.EXPIRED,
+            Subscription.Status.INACTIVE,
+        ):
+            raise InvalidTransition("This subscription has ended.")
+        locked.method = method
+        locked.payment_token = token.strip() or "tok_approved"
+        locked.payment_label = card_label(method, token)
+        locked.save(update_fields=["method", "payment_token", "payment_label"])
+        # An overdue subscription is retried soon with the new card.
+        locked.recurrences.filter(
+            status=Recurrence.Status.SCHEDULED, next_attempt_at__isnull=False
+        ).update(next_attempt_at=timezone.now())
+    return locked

@@ -1,0 +1,193 @@
+"""Subscription screens: subscribe, My subscriptions (buyer), Subscribers (producer), and the
+gateway's webhook."""
+
+import json
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.exceptions import DomainError
+from accounts.guards import validated_account_required
+from config.htmx import redirect_page, render_page_or_partial
+from products.money import to_minor
+from products.selectors import product_get_for_producer, product_get_public
+from products.views.sales import affiliate_cookie_name
+from subscriptions import selectors
+from subscriptions.forms import StatusFilterForm, SubscribeForm, UpdatePaymentForm
+from subscriptions.models import Subscription
+from subscriptions.payment_methods import family_of, methods_for_country
+from subscriptions.services import lifecycle, subscribe
+from subscriptions.services.webhooks import signature_valid, webhook_handle
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscribe_view(request, pk: int, plan_pk: int):
+    product = product_get_public(pk=pk)
+    plan = get_object_or_404(product.plans, pk=plan_pk, is_active=True)
+    refresh = request.method == "POST" and request.POST.get("_refresh")
+    if request.method == "POST" and not refresh:
+        form = SubscribeForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                second = data.get("second_card_amount")
+                subscription = subscribe.subscription_start(
+                    plan=plan,
+                    buyer=request.user,
+                    method=data["method"],
+                    country=data["country"],
+                    token=data["card_number"],
+                    affiliate_code=request.COOKIES.get(affiliate_cookie_name(product.pk)),
+                    checkout_key=data["checkout_key"],
+                    second_token=data.get("second_card_number", ""),
+                    second_amount_minor=to_minor(second, product.currency) if second else None,
+                )
+            except (DomainError, ValueError) as exc:
+                form.add_error(None, getattr(exc, "message", str(exc)))
+            else:
+                if subscription.status == Subscription.Status.ACTIVE:
+                    messages.success(request, f"You subscribed to {product.name}.")
+                else:
+                    messages.info(
+                        request,
+                        "Your payment slip or debit was issued. The subscription becomes active "
+                        "when it is paid.",
+                    )
+                return redirect_page(request, "subscriptions:detail", pk=subscription.pk)
+    elif refresh:
+        form = SubscribeForm(initial={**request.POST.dict(), "method": ""})
+    else:
+        validation = getattr(request.user, "validation", None)
+        form = SubscribeForm(
+            initial={
+                "country": validation.country.code if validation else "BR",
+                "checkout_key": uuid.uuid4().hex,
+            }
+        )
+    context = {"product": product, "plan": plan, "form": form}
+    return render_page_or_partial(
+        request, "subscriptions/subscribe.html", "subscribe-form", context
+    )
+
+
+@login_required
+def my_subscriptions(request):
+    return render(
+        request,
+        "subscriptions/my_subscriptions.html",
+        {"subscriptions": selectors.subscriptions_for_buyer(buyer=request.user)},
+    )
+
+
+@login_required
+def detail(request, pk: int):
+    subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
+    form = UpdatePaymentForm(
+        methods=[
+            m
+            for m in methods_for_country(subscription.country)
+            if family_of(m) == family_of(subscription.method)
+        ],
+        initial={"method": subscription.method},
+    )
+    return render(
+        request, "subscriptions/detail.html", {"subscription": subscription, "form": form}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request, pk: int):
+    subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            lifecycle.subscription_cancel(subscription=subscription, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Your subscription was canceled. Nothing more is charged.")
+        return redirect("subscriptions:detail", pk=subscription.pk)
+    return render(request, "subscriptions/cancel_confirm.html", {"subscription": subscription})
+
+
+@login_required
+@require_POST
+def update_payment(request, pk: int):
+    subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
+    try:
+        subscribe.subscription_update_payment(
+            subscription=subscription,
+            actor=request.user,
+            method=request.POST.get("method", ""),
+            token=request.POST.get("card_number", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Payment details updated; the next charges use them.")
+    return redirect("subscriptions:detail", pk=subscription.pk)
+
+
+@validated_account_required
+def subscribers(request, pk: int):
+    product = product_get_for_producer(producer=request.user, pk=pk)
+    form = StatusFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    context = {
+        "product": product,
+        "form": form,
+        "subscriptions": selectors.subscribers_for_product(product=product, status=status),
+    }
+    return render_page_or_partial(
+        request, "subscriptions/subscribers.html", "subscriber-list", context
+    )
+
+
+@validated_account_required
+@require_http_methods(["GET", "POST"])
+def seller_cancel(request, pk: int, subscription_pk: int):
+    product = product_get_for_producer(producer=request.user, pk=pk)
+    subscription = get_object_or_404(
+        product.subscriptions.select_related("buyer"), pk=subscription_pk
+    )
+    if request.method == "POST":
+        try:
+            lifecycle.subscription_cancel(subscription=subscription, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Subscription of {subscription.buyer.email} canceled.")
+        return redirect("subscriptions:subscribers", pk=product.pk)
+    return render(
+        request,
+        "subscriptions/seller_cancel_confirm.html",
+        {"product": product, "subscription": subscription},
+    )
+
+
+@csrf_exempt
+@require_POST
+def gateway_webhook(request):
+    """POST from the gateway: JSON {"id", "type", "reference"}, signed with HMAC-SHA256 of the
+    raw body in the X-Gateway-Signature header."""
+    if not signature_valid(request.body, request.headers.get("X-Gateway-Signature", "")):
+        return JsonResponse({"error": "bad signature"}, status=400)
+    try:
+        payload = json.loads(request.body)
+        result = webhook_handle(
+            event_id=str(payload.get("id", "")),
+            kind=str(payload.get("type", "")),
+            reference=str(payload.get("reference", "")),
+            payload=payload,
+        )
+    except (ValueError, AttributeError):
+        return HttpResponseBadRequest("Body must be a JSON object.")
+    except DomainError as exc:
+        return JsonResponse({"error": exc.message}, status=422)
+    return JsonResponse({"result": result})
