@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install migrate seed clean bench-ledger
+.PHONY: run test lint format install migrate seed clean bench-ledger bench-billing
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,3 +41,6 @@ clean:
 # Benchmarks print their figures; they need PostgreSQL (BENCH_DATABASE_URL, default local).
 bench-ledger: install
 	$(PY) benchmarks/bench_ledger.py
+
+bench-billing: install
+	$(PY) benchmarks/bench_billing.py

@@ -9,19 +9,21 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/coprod_bench"
 
 
-def django_on_bench_database() -> str:
+def django_on_bench_database(*, migrate: bool = True) -> str:
     """Point Django at the benchmark database (created if missing) and migrate it."""
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     sys.path.insert(0, str(ROOT))
-    _create_database(url)
+    if migrate:
+        _create_database(url)
     import django
 
     django.setup()
-    from django.core.management import call_command
+    if migrate:
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+        call_command("migrate", verbosity=0)
     return url
 
 

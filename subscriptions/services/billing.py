@@ -7,16 +7,18 @@ a worker that dies between the gateway call and recording the result is recovere
 run with the same idempotency key: the gateway answers for the first call, nothing is charged
 twice."""
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tasks import send_email
+from config.db import update_rows
 from coproduction.services.ledger import ledger_write_splits
 from products.models import Sale
 from subscriptions.gateway import ChargeRequest, GatewayResult, Outcome, get_gateway
@@ -114,7 +116,11 @@ def recurrences_create_due(*, today: date | None = None, batch_size: int = BATCH
             for sale, recurrence in zip(sales, recurrences, strict=True):
                 recurrence.sale = sale
             Recurrence.objects.bulk_create(recurrences)
-            Subscription.objects.bulk_update(subscriptions, ["last_number", "next_charge_date"])
+            update_rows(
+                Subscription,
+                ["last_number", "next_charge_date"],
+                [(sub.pk, sub.last_number, sub.next_charge_date) for sub in subscriptions],
+            )
             created += len(recurrences)
 
 
@@ -186,7 +192,9 @@ def _claim(now: datetime, batch_size: int) -> list[tuple[Recurrence, PaymentAtte
             recurrence.next_attempt_at = now + LEASE
             claimed.append((recurrence, attempt))
         PaymentAttempt.objects.bulk_create(new_attempts)
-        Recurrence.objects.bulk_update(recurrences, ["status", "next_attempt_at"])
+        Recurrence.objects.filter(pk__in=[r.pk for r in recurrences]).update(
+            status=Recurrence.Status.COLLECTING, next_attempt_at=now + LEASE
+        )
     return claimed
 
 
@@ -216,38 +224,51 @@ def record_outcomes(results: Iterable[tuple[Recurrence, PaymentAttempt, object]]
     now = timezone.now()
     with transaction.atomic():
         ids = [recurrence.pk for recurrence, _, _ in results]
-        locked = {
+        # Lock every row, but build full objects only for the few that are not simply paid.
+        still_collecting = set(
+            Recurrence.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids, status=Recurrence.Status.COLLECTING)
+            .values_list("pk", flat=True)
+        )
+        results = [r for r in results if r[0].pk in still_collecting]  # others: recorded already
+        unusual = [
+            recurrence.pk
+            for recurrence, _, answer in results
+            if not (isinstance(answer, GatewayResult) and answer.outcome == Outcome.APPROVED)
+        ]
+        loaded = {
             r.pk: r
-            for r in Recurrence.objects.select_for_update(of=("self",))
-            .filter(pk__in=ids)
-            .select_related("subscription__plan__product", "subscription__buyer", "sale")
+            for r in Recurrence.objects.filter(pk__in=unusual).select_related(
+                "subscription__plan__product", "subscription__buyer", "sale"
+            )
         }
-        paid_sales: list[int] = []
+        paid: list[Recurrence] = []
+        attempt_rows = []
         for recurrence, attempt, answer in results:
-            recurrence = locked[recurrence.pk]
-            if recurrence.status != Recurrence.Status.COLLECTING:
-                continue  # already recorded by someone else
+            recurrence = loaded.get(recurrence.pk, recurrence)
             if not isinstance(answer, GatewayResult):
                 _lost_answer(recurrence, attempt, now)
                 continue
-            _record_attempt(attempt, answer, now)
+            attempt_rows.append(
+                (
+                    attempt.pk,
+                    ATTEMPT_STATUS[answer.outcome],
+                    answer.reference,
+                    answer.message[:200],
+                    now,
+                )
+            )
             if answer.outcome == Outcome.APPROVED:
-                settle_paid(recurrence, now)
-                paid_sales.append(recurrence.sale_id)
+                paid.append(recurrence)
             elif answer.outcome == Outcome.PENDING:
                 _awaiting_payment(recurrence, answer, now)
             else:
                 _declined(recurrence, now)
-        ledger_write_splits(sale_ids=paid_sales)
-
-
-def _record_attempt(attempt: PaymentAttempt, answer: GatewayResult, now: datetime) -> None:
-    PaymentAttempt.objects.filter(pk=attempt.pk).update(
-        status=ATTEMPT_STATUS[answer.outcome],
-        gateway_reference=answer.reference,
-        message=answer.message[:200],
-        finished_at=now,
-    )
+        update_rows(
+            PaymentAttempt, ["status", "gateway_reference", "message", "finished_at"], attempt_rows
+        )
+        settle_paid_many(paid, now)
+        ledger_write_splits(sale_ids=[r.sale_id for r in paid])
 
 
 def _lost_answer(recurrence: Recurrence, attempt: PaymentAttempt, now: datetime) -> None:
@@ -261,37 +282,61 @@ def _lost_answer(recurrence: Recurrence, attempt: PaymentAttempt, now: datetime)
 
 def settle_paid(recurrence: Recurrence, now: datetime) -> None:
     """A locked recurrence was paid: the sale, the recurrence and the subscription follow."""
-    sale = recurrence.sale
-    Sale.objects.filter(pk=sale.pk, status=Sale.Status.PENDING).update(
+    settle_paid_many([recurrence], now)
+
+
+def settle_paid_many(recurrences: list[Recurrence], now: datetime) -> None:
+    """Set-based form of settle_paid for a billing batch: a few statements however many rows;
+    only the rare status changes (first payment, back from Overdue, last installment) go one
+    by one, each with its event."""
+    if not recurrences:
+        return
+    Sale.objects.filter(pk__in=[r.sale_id for r in recurrences], status=Sale.Status.PENDING).update(
         status=Sale.Status.PAID, paid_at=now
     )
-    recurrence.status = Recurrence.Status.PAID
-    recurrence.paid_at = now
-    recurrence.next_attempt_at = None
-    recurrence.save(update_fields=["status", "paid_at", "next_attempt_at"])
-    subscription = Subscription.objects.select_for_update().get(pk=recurrence.subscription_id)
-    subscription.paid_count += 1
-    subscription.consecutive_unpaid = 0
-    subscription.save(update_fields=["paid_count", "consecutive_unpaid"])
-    installments = recurrence.subscription.plan.installments
-    if subscription.status in (Subscription.Status.INITIATED, Subscription.Status.OVERDUE):
-        subscription_transition(
-            subscription=subscription,
-            to=Subscription.Status.ACTIVE,
-            actor=None,
-            reason=f"Recurrence {recurrence.number} paid",
+    Recurrence.objects.filter(pk__in=[r.pk for r in recurrences]).update(
+        status=Recurrence.Status.PAID, paid_at=now, next_attempt_at=None
+    )
+    for r in recurrences:
+        r.status, r.paid_at, r.next_attempt_at = Recurrence.Status.PAID, now, None
+    # A catch-up batch may pay several installments of one subscription.
+    per_subscription = Counter(r.subscription_id for r in recurrences)
+    by_count: dict[int, list[int]] = defaultdict(list)
+    for subscription_id, count in per_subscription.items():
+        by_count[count].append(subscription_id)
+    for count, ids in by_count.items():
+        Subscription.objects.filter(pk__in=ids).update(
+            paid_count=F("paid_count") + count, consecutive_unpaid=0
         )
-    if (
-        installments
-        and subscription.paid_count >= installments
-        and subscription.status == Subscription.Status.ACTIVE
-    ):
-        subscription_transition(
-            subscription=subscription,
-            to=Subscription.Status.EXPIRED,
-            actor=None,
-            reason=f"All {installments} installments paid",
+    changing = (
+        Subscription.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(per_subscription))
+        .filter(
+            Q(status__in=[Subscription.Status.INITIATED, Subscription.Status.OVERDUE])
+            | Q(plan__installments__isnull=False, paid_count__gte=F("plan__installments"))
         )
+        .select_related("plan")
+    )
+    for subscription in changing:
+        if subscription.status in (Subscription.Status.INITIATED, Subscription.Status.OVERDUE):
+            subscription_transition(
+                subscription=subscription,
+                to=Subscription.Status.ACTIVE,
+                actor=None,
+                reason="Payment received",
+            )
+        installments = subscription.plan.installments
+        if (
+            installments
+            and subscription.paid_count >= installments
+            and subscription.status == Subscription.Status.ACTIVE
+        ):
+            subscription_transition(
+                subscription=subscription,
+                to=Subscription.Status.EXPIRED,
+                actor=None,
+                reason=f"All {installments} installments paid",
+            )
 
 
 def _awaiting_payment(recurrence: Recurrence, answer: GatewayResult, now: datetime) -> None:
