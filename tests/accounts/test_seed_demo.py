@@ -1,10 +1,13 @@
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from accounts.models import User
 from coproduction.models import LedgerEntry
 from products.models import Affiliation, Plan, Product, Refund, Sale
+from subscriptions.models import Subscription
+from subscriptions.services.billing import recurrences_collect, recurrences_create_due
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +27,26 @@ def test_seed_demo_is_idempotent_and_every_readme_login_works(client):
         assert (user.is_validated, user.is_staff) == (validated, staff)
         client.post("/accounts/logout/")
 
-    assert Sale.objects.count() == 12
+    assert Sale.objects.filter(subscription=None).count() == 12
     # platform, cocreator and producer on each sale, plus the affiliate on the 4 affiliate sales
-    assert LedgerEntry.objects.filter(entry_type="split").count() == 12 * 3 + 4
+    one_time = LedgerEntry.objects.filter(entry_type="split", sale__subscription=None)
+    assert one_time.count() == 12 * 3 + 4
     assert Refund.objects.count() == 1
-    for sale in Sale.objects.all():
+    for sale in Sale.objects.filter(subscription=None):
         assert sum(e.amount_minor for e in sale.ledger.filter(entry_type="split")) == 19700
+
+    # Billing demo: three subscriptions whose second installment is due today.
+    subscriptions = Subscription.objects.all()
+    assert subscriptions.count() == 3
+    assert all(s.next_charge_date <= timezone.now().date() for s in subscriptions)
+    assert recurrences_create_due() == 3
+    recurrences_collect()
+    statuses = {s.checkout_key: s.recurrences.get(number=2).status for s in subscriptions}
+    assert statuses == {
+        "demo-sub-card": "paid",
+        "demo-sub-declined": "scheduled",  # retried tomorrow
+        "demo-sub-boleto": "pending",  # slip issued
+    }
 
     statuses = set(Affiliation.objects.values_list("affiliate__email", "status"))
     assert ("affiliate2@demo.test", "pending") in statuses

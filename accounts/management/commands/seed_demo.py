@@ -1,6 +1,7 @@
 """Load the demo data the README lists; running it again changes nothing."""
 
-from datetime import timedelta
+import calendar
+from datetime import datetime, time, timedelta
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
@@ -12,6 +13,8 @@ from coproduction.models import Contract, TermsAcceptance, TermsOfUse
 from coproduction.services.ledger import ledger_write_splits
 from products.models import Affiliation, Plan, Product, Sale
 from products.services.sales import sale_refund
+from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
+from subscriptions.schedule import due_date
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -106,6 +109,7 @@ class Command(BaseCommand):
             },
         )
         self._coproduction_and_sales(course, users)
+        self._subscriptions(club, users)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. Password for every demo login: {DEMO_PASSWORD}")
         )
@@ -159,6 +163,76 @@ class Command(BaseCommand):
             sale_refund(
                 sale=refunded, actor=course.producer, amount_minor=5000, reason="Demo refund"
             )
+
+    def _subscriptions(self, club: Product, users: dict[str, User]) -> None:
+        """Three Growth Club subscriptions whose second installment is due today, so the
+        worker and beat bill them within minutes of `make run`: a card that pays, a card that
+        is declined (retried tomorrow), and a Boleto whose slip is issued and emailed."""
+        plan = club.plans.get(name="Monthly")
+        buyer = users["buyer@demo.test"]
+        today = timezone.now().date()
+        previous = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        anchor = previous.replace(
+            day=min(today.day, calendar.monthrange(previous.year, previous.month)[1])
+        )
+        demo = [
+            ("demo-sub-card", "card", "4242424242424242", "Card •••• 4242"),
+            ("demo-sub-declined", "card", "4000000000000002", "Card •••• 0002"),
+            ("demo-sub-boleto", "boleto", "", "Boleto Bancário"),
+        ]
+        for key, method, token, label in demo:
+            subscription, created = Subscription.objects.get_or_create(
+                checkout_key=key,
+                defaults={
+                    "product": club,
+                    "plan": plan,
+                    "buyer": buyer,
+                    "status": Subscription.Status.ACTIVE,
+                    "method": method,
+                    "country": "BR",
+                    "payment_token": token,
+                    "payment_label": label,
+                    "anchor_date": anchor,
+                    "last_number": 1,
+                    "paid_count": 1,
+                    "next_charge_date": due_date(anchor, plan.periodicity, 2),
+                    "created_at": timezone.make_aware(datetime.combine(anchor, time(9))),
+                },
+            )
+            if not created:
+                continue
+            paid_at = subscription.created_at
+            sale = Sale.objects.create(
+                product=club,
+                buyer=buyer,
+                subscription=subscription,
+                amount_minor=plan.promo_first_price_minor or plan.price_minor,
+                currency=club.currency,
+                method=method,
+                country="BR",
+                status=Sale.Status.PAID,
+                checkout_key=f"sub-{subscription.pk}-1",
+                created_at=paid_at,
+                paid_at=paid_at,
+            )
+            Recurrence.objects.create(
+                subscription=subscription,
+                number=1,
+                due_date=anchor,
+                amount_minor=sale.amount_minor,
+                status=Recurrence.Status.PAID,
+                sale=sale,
+                paid_at=paid_at,
+                window_closes_at=paid_at + timedelta(days=6),
+            )
+            SubscriptionEvent.objects.create(
+                subscription=subscription,
+                from_status=Subscription.Status.INITIATED,
+                to_status=Subscription.Status.ACTIVE,
+                reason="Recurrence 1 paid",
+                created_at=paid_at,
+            )
+            ledger_write_splits(sale_ids=[sale.pk])
 
     def _user(self, email: str, name: str, validated: bool, staff: bool) -> User:
         user = User.objects.filter(email=email).first()
