@@ -148,6 +148,10 @@ class SubscriptionEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status}"
 
+    @property
+    def to_label(self) -> str:
+        return Subscription.Status(self.to_status).label
+
 
 class Recurrence(models.Model):
     """One installment of a subscription: created once, collected, retried, paid or unpaid."""
