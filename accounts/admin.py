@@ -1,12 +1,11 @@
 """Admin for users and account validations, with validate/reject actions."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.utils.translation import ngettext
 
 from accounts import services
-from accounts.exceptions import DomainError
 from accounts.models import AccountValidation, AccountValidationEvent, User
+from config.admin_actions import apply_each
 
 
 @admin.register(User)
@@ -85,23 +84,20 @@ class AccountValidationAdmin(admin.ModelAdmin):
         self._decide(request, queryset, AccountValidation.Status.REJECTED, "rejected")
 
     def _decide(self, request, queryset, to: str, verb: str) -> None:
-        done, failed = 0, []
-        for validation in queryset.select_related("user"):
+        def decide(validation):
             reason = validation.review_note or (
                 "The identity data could not be verified." if verb == "rejected" else ""
             )
-            try:
-                services.validation_decide(
-                    validation=validation, to=to, actor=request.user, reason=reason
-                )
-                done += 1
-            except DomainError as exc:
-                failed.append(f"{validation.user.email}: {exc.message}")
-        if done:
-            self.message_user(
-                request,
-                ngettext("%d account %s.", "%d accounts %s.", done) % (done, verb),
-                messages.SUCCESS,
+            services.validation_decide(
+                validation=validation, to=to, actor=request.user, reason=reason
             )
-        for failure in failed:
-            self.message_user(request, failure, messages.WARNING)
+
+        apply_each(
+            self,
+            request,
+            queryset.select_related("user"),
+            decide,
+            done=verb,
+            noun=("account", "accounts"),
+            label=lambda validation: validation.user.email,
+        )

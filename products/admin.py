@@ -1,8 +1,8 @@
 """Admin for products, plans and affiliations."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from accounts.exceptions import DomainError
+from config.admin_actions import apply_each
 from coproduction.models import LedgerEntry
 from products.models import Affiliation, Plan, Product, Refund, Sale
 from products.services import sales
@@ -137,34 +137,25 @@ class SaleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refund what is left of the selected sales")
     def refund_in_full(self, request, queryset):
-        self._each(
+        apply_each(
+            self,
             request,
             queryset,
             lambda sale: sales.sale_refund(
                 sale=sale, actor=request.user, reason="Refunded by the platform"
             ),
-            "refunded",
+            done="refunded",
         )
 
     @admin.action(description="Record a chargeback on the selected sales")
     def record_chargeback(self, request, queryset):
-        self._each(
+        apply_each(
+            self,
             request,
             queryset,
             lambda sale: sales.sale_chargeback(sale=sale, actor=request.user),
-            "charged back",
+            done="charged back",
         )
-
-    def _each(self, request, queryset, action, verb: str) -> None:
-        done = 0
-        for sale in queryset:
-            try:
-                action(sale)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"Sale #{sale.pk}: {exc.message}", messages.WARNING)
-        if done:
-            self.message_user(request, f"{done} sale(s) {verb}.", messages.SUCCESS)
 
 
 @admin.register(Refund)

@@ -1,8 +1,8 @@
 """Admin for subscriptions (with Cancel as admin), recurrences, payment attempts and webhooks."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from accounts.exceptions import DomainError
+from config.admin_actions import apply_each
 from subscriptions.models import (
     PaymentAttempt,
     Recurrence,
@@ -88,17 +88,15 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected subscriptions (Canceled by admin)")
     def cancel_as_admin(self, request, queryset):
-        done = 0
-        for subscription in queryset.select_related("product"):
-            try:
-                subscription_cancel(subscription=subscription, actor=request.user, as_admin=True)
-                done += 1
-            except DomainError as exc:
-                self.message_user(
-                    request, f"Subscription #{subscription.pk}: {exc.message}", messages.WARNING
-                )
-        if done:
-            self.message_user(request, f"{done} subscription(s) canceled.", messages.SUCCESS)
+        apply_each(
+            self,
+            request,
+            queryset.select_related("product", "buyer", "plan"),
+            lambda subscription: subscription_cancel(
+                subscription=subscription, actor=request.user, as_admin=True
+            ),
+            done="canceled",
+        )
 
 
 @admin.register(Recurrence)
