@@ -180,7 +180,15 @@ class CheckoutForm(forms.Form):
         "4000 0000 0000 9995 insufficient funds · 4000 0000 0000 0119 gateway error.",
         widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
-    checkout_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    checkout_key = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        # A hidden field's error has no label to sit next to: say what to do.
+        error_messages={
+            "required": "This checkout form is not valid any more. Reload the page.",
+            "max_length": "This checkout form is not valid any more. Reload the page.",
+        },
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

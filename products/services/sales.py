@@ -33,6 +33,14 @@ ATTEMPT_STATUS = {
 }
 
 
+# Attempts that ended without taking money: the buyer may try again, with another method too.
+REFUSED = (
+    PaymentAttempt.Status.DECLINED,
+    PaymentAttempt.Status.INSUFFICIENT_FUNDS,
+    PaymentAttempt.Status.ERROR,
+)
+
+
 def affiliation_for_code(*, product: Product, code: str | None, buyer: User | None):
     """The approved affiliation a link code names for this product, or None. Never credits a
     buyer for their own purchase, nor a cocreator where the product does not allow it."""
@@ -70,7 +78,7 @@ def sale_start(
     if existing is not None:
         if existing.buyer_id != buyer.pk or existing.product_id != product.pk:
             raise DomainError("This checkout form is not valid any more. Reload the page.")
-        return existing
+        return _sale_switch_method(existing, method=method, country=country)
     if product.producer_id == buyer.pk:
         raise DomainError("You are the producer of this product; you cannot buy it.")
     if not product.is_active or product.kind != Product.Kind.ONE_TIME or not product.price_minor:
@@ -91,6 +99,24 @@ def sale_start(
             )
     except IntegrityError:  # the same form submitted twice at the same instant
         return Sale.objects.get(checkout_key=checkout_key, buyer=buyer)
+
+
+def _sale_switch_method(sale: Sale, *, method: str, country: str) -> Sale:
+    """After a refused payment the buyer may retry the same checkout with another method (the
+    gateway's message invites it); the next attempt must use that method, not the first one.
+    A payment in flight or waiting for a slip keeps its method."""
+    country = country.upper()
+    if sale.status != Sale.Status.PENDING or (sale.method, sale.country) == (method, country):
+        return sale
+    if not is_available(method, country):
+        raise DomainError("This payment method is not available in your country.")
+    with transaction.atomic():
+        sale = Sale.objects.select_for_update().get(pk=sale.pk)
+        last = sale.attempts.order_by("-number").first()
+        if sale.status == Sale.Status.PENDING and (last is None or last.status in REFUSED):
+            sale.method, sale.country = method, country
+            sale.save(update_fields=["method", "country"])
+    return sale
 
 
 def sale_pay(*, sale: Sale, token: str) -> Sale:
@@ -198,10 +224,9 @@ def sale_refund(
     if not (is_buyer or is_seller):
         raise PermissionDenied("Only the buyer, the producer or an admin can refund this sale.")
     if is_buyer and not is_seller:
-        deadline = (
-            sale.paid_at + timedelta(days=sale.product.guarantee_days) if sale.paid_at else None
-        )
-        if deadline is None or timezone.now() > deadline:
+        if sale.paid_at is None:  # never paid: no guarantee has started, nothing to give back
+            raise InvalidTransition("Nothing is left to refund on this sale.")
+        if timezone.now() > sale.paid_at + timedelta(days=sale.product.guarantee_days):
             raise DomainError(
                 f"The {sale.product.guarantee_days}-day guarantee period of this purchase is over."
             )

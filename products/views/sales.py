@@ -111,6 +111,9 @@ def purchase_refund(request, pk: int):
         else:
             messages.success(request, "Refund done. The money goes back to your payment method.")
         return redirect("products:purchase", pk=sale.pk)
+    if not sale.refundable_minor:  # do not offer to give back nothing
+        messages.info(request, "Nothing is left to refund on this purchase.")
+        return redirect("products:purchase", pk=sale.pk)
     return render(request, "products/purchase_refund.html", {"sale": sale})
 
 
