@@ -16,6 +16,8 @@ class SubscribeForm(CheckoutForm):
         cleaned = super().clean()
         if cleaned.get("second_card_number", "").strip() and not cleaned.get("second_card_amount"):
             self.add_error("second_card_amount", "Enter how much goes on the second card.")
+        if self.has_error("checkout_key"):  # a hidden field: its own error would never show
+            self.add_error(None, "This checkout form is incomplete. Reload the page and try again.")
         return cleaned
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
 from coproduction.services.ledger import ledger_write_splits
-from products.models import Plan, Product
+from products.models import Plan, Product, Sale
 from products.money import format_money
 from products.services.sales import affiliation_for_code
 from subscriptions.gateway import ChargeRequest, GatewayResult, Outcome, get_gateway
@@ -16,10 +16,12 @@ from subscriptions.payment_methods import Family, Method, family_of, is_availabl
 from subscriptions.schedule import due_date
 from subscriptions.services.billing import (
     ATTEMPT_STATUS,
+    LEASE,
     _awaiting_payment,
     recurrence_build,
     settle_paid,
 )
+from subscriptions.services.lifecycle import subscription_transition
 
 SWITCH_FAMILY_ADVICE = (
     "A subscription cannot switch between card, cash payment and direct debit. Cancel this "
@@ -52,6 +54,13 @@ def subscription_start(
     same checkout form is submitted twice; then pay the first installment."""
     existing = Subscription.objects.filter(checkout_key=checkout_key).first()
     if existing is None:
+        if second_token:  # refuse a bad split before anything is created
+            _split_check(
+                method=method,
+                amount_minor=_first_amount(plan),
+                second_amount_minor=second_amount_minor,
+                currency=plan.product.currency,
+            )
         existing = _create(
             plan=plan,
             buyer=buyer,
@@ -65,13 +74,38 @@ def subscription_start(
         raise DomainError("This checkout form is not valid any more. Reload the page.")
     if existing.status != Subscription.Status.INITIATED:
         return existing
-    if token and family_of(existing.method) == Family.CARD:
+    if method != existing.method or country.upper() != existing.country:
+        _change_method(existing, method=method, country=country, token=token)
+    elif token and family_of(existing.method) == Family.CARD:
         existing.payment_token = token.strip()
         existing.payment_label = card_label(existing.method, token)
         existing.save(update_fields=["payment_token", "payment_label"])
     return subscription_pay_first(
         subscription=existing, second_token=second_token, second_amount_minor=second_amount_minor
     )
+
+
+def _change_method(subscription: Subscription, *, method: str, country: str, token: str):
+    """The checkout form comes back with the same key after a failed payment: until the first
+    installment is under way the buyer may choose another method (or country) there."""
+    if not is_available(method, country):
+        raise DomainError("This payment method is not available in your country.")
+    if method == Method.CARD and not token.strip():
+        raise DomainError("Enter the card number.")
+    with transaction.atomic():
+        recurrence = Recurrence.objects.select_for_update(of=("self",)).get(
+            subscription=subscription, number=1
+        )
+        unknown = recurrence.sale.attempts.filter(
+            status__in=[PaymentAttempt.Status.STARTED, PaymentAttempt.Status.TIMEOUT]
+        )
+        if recurrence.status != Recurrence.Status.SCHEDULED or unknown.exists():
+            return  # under way, or a lost answer to settle first: pay_first says which
+        subscription.method, subscription.country = method, country.upper()
+        subscription.payment_token = token.strip() if family_of(method) == Family.CARD else ""
+        subscription.payment_label = card_label(method, token)
+        subscription.save(update_fields=["method", "country", "payment_token", "payment_label"])
+        Sale.objects.filter(pk=recurrence.sale_id).update(method=method, country=country.upper())
 
 
 def _create(*, plan, buyer, method, country, token, affiliate_code, checkout_key):
@@ -86,9 +120,7 @@ def _create(*, plan, buyer, method, country, token, affiliate_code, checkout_key
         raise DomainError("Enter the card number.")
     now = timezone.now()
     today = now.date()
-    amount = (
-        plan.price_minor if plan.promo_first_price_minor is None else plan.promo_first_price_minor
-    )
+    amount = _first_amount(plan)
     try:
         with transaction.atomic():
             subscription = Subscription.objects.create(
@@ -108,6 +140,9 @@ def _create(*, plan, buyer, method, country, token, affiliate_code, checkout_key
                 None if plan.installments == 1 else due_date(today, plan.periodicity, 2)
             )
             subscription.save(update_fields=["next_charge_date"])
+            if amount == 0:
+                _start_free(subscription)
+                return subscription
             sale, recurrence = recurrence_build(
                 subscription=subscription, number=1, due=today, amount_minor=amount, now=now
             )
@@ -118,6 +153,42 @@ def _create(*, plan, buyer, method, country, token, affiliate_code, checkout_key
             return subscription
     except IntegrityError:
         return Subscription.objects.get(checkout_key=checkout_key, buyer=buyer)
+
+
+def _first_amount(plan: Plan) -> int:
+    return (
+        plan.price_minor if plan.promo_first_price_minor is None else plan.promo_first_price_minor
+    )
+
+
+def _split_check(*, method: str, amount_minor: int, second_amount_minor, currency: str) -> None:
+    if method != Method.CARD:
+        raise DomainError("Only credit cards can split the first payment.")
+    if not second_amount_minor or not 0 < second_amount_minor < amount_minor:
+        raise DomainError(
+            "The second card's amount must be above zero and below "
+            f"{format_money(amount_minor, currency)}."
+        )
+
+
+def _start_free(subscription: Subscription) -> None:
+    """A free first installment (promo price 0): nothing to charge, and no sale can record 0,
+    so installment 1 counts as settled and the subscription starts Active."""
+    subscription.paid_count = 1
+    subscription.save(update_fields=["paid_count"])
+    subscription_transition(
+        subscription=subscription,
+        to=Subscription.Status.ACTIVE,
+        actor=None,
+        reason="Free first installment",
+    )
+    if subscription.plan.installments == 1:
+        subscription_transition(
+            subscription=subscription,
+            to=Subscription.Status.EXPIRED,
+            actor=None,
+            reason="All 1 installments paid",
+        )
 
 
 def subscription_pay_first(
@@ -134,35 +205,56 @@ def subscription_pay_first(
         )
         if recurrence.status == Recurrence.Status.PAID:
             return subscription
-        if recurrence.status in (Recurrence.Status.COLLECTING, Recurrence.Status.PENDING):
-            raise DomainError("Your payment is already being processed. Please wait.")
-        if recurrence.status != Recurrence.Status.SCHEDULED:
-            raise InvalidTransition("This subscription can no longer be paid.")
-        amounts = [recurrence.amount_minor]
-        tokens = [subscription.payment_token]
-        if second_token:
-            if subscription.method != Method.CARD:
-                raise DomainError("Only credit cards can split the first payment.")
-            if not second_amount_minor or not 0 < second_amount_minor < recurrence.amount_minor:
-                raise DomainError(
-                    "The second card's amount must be above zero and below "
-                    f"{format_money(recurrence.amount_minor, recurrence.sale.currency)}."
-                )
-            amounts = [recurrence.amount_minor - second_amount_minor, second_amount_minor]
-            tokens.append(second_token.strip())
-        done = recurrence.sale.attempts.count()
-        attempts = PaymentAttempt.objects.bulk_create(
-            [
-                PaymentAttempt(
-                    sale=recurrence.sale,
-                    number=done + i + 1,
-                    idempotency_key=f"sale-{recurrence.sale_id}-attempt-{done + i + 1}",
-                    amount_minor=amount,
-                    method=subscription.method,
-                )
-                for i, amount in enumerate(amounts)
-            ]
+        # A request that died while paying leaves its attempts started; past the lease the
+        # buyer's retry takes them over.
+        stale = (
+            recurrence.status == Recurrence.Status.COLLECTING
+            and not recurrence.sale.attempts.filter(
+                status=PaymentAttempt.Status.STARTED, started_at__gt=timezone.now() - LEASE
+            ).exists()
         )
+        if recurrence.status in (Recurrence.Status.COLLECTING, Recurrence.Status.PENDING):
+            if not stale:
+                raise DomainError("Your payment is already being processed. Please wait.")
+        elif recurrence.status != Recurrence.Status.SCHEDULED:
+            raise InvalidTransition("This subscription can no longer be paid.")
+        lost = list(
+            recurrence.sale.attempts.filter(
+                status__in=[PaymentAttempt.Status.TIMEOUT, PaymentAttempt.Status.STARTED]
+            ).order_by("number")
+        )
+        if lost and sum(a.amount_minor for a in lost) == recurrence.amount_minor:
+            # The last try's answer was lost and it may have charged: ask again with the same
+            # keys (the gateway answers for the first call) rather than charge anew.
+            attempts, tokens = lost, [subscription.payment_token] * len(lost)
+            PaymentAttempt.objects.filter(pk__in=[a.pk for a in lost]).update(
+                status=PaymentAttempt.Status.STARTED, started_at=timezone.now()
+            )
+        else:
+            amounts = [recurrence.amount_minor]
+            tokens = [subscription.payment_token]
+            if second_token:
+                _split_check(
+                    method=subscription.method,
+                    amount_minor=recurrence.amount_minor,
+                    second_amount_minor=second_amount_minor,
+                    currency=recurrence.sale.currency,
+                )
+                amounts = [recurrence.amount_minor - second_amount_minor, second_amount_minor]
+                tokens.append(second_token.strip())
+            done = recurrence.sale.attempts.count()
+            attempts = PaymentAttempt.objects.bulk_create(
+                [
+                    PaymentAttempt(
+                        sale=recurrence.sale,
+                        number=done + i + 1,
+                        idempotency_key=f"sale-{recurrence.sale_id}-attempt-{done + i + 1}",
+                        amount_minor=amount,
+                        method=subscription.method,
+                    )
+                    for i, amount in enumerate(amounts)
+                ]
+            )
         recurrence.status = Recurrence.Status.COLLECTING
         recurrence.save(update_fields=["status"])
     gateway = get_gateway()
@@ -195,6 +287,10 @@ def subscription_pay_first(
             .select_related("sale", "subscription__plan__product", "subscription__buyer")
             .get(pk=recurrence.pk)
         )
+        if recurrence.status != Recurrence.Status.COLLECTING:
+            # A retry that took over after the lease recorded the same answers already.
+            subscription.refresh_from_db()
+            return subscription
         for attempt, result in zip(attempts, results, strict=True):
             PaymentAttempt.objects.filter(pk=attempt.pk).update(
                 status=ATTEMPT_STATUS[result.outcome] if result else PaymentAttempt.Status.TIMEOUT,
