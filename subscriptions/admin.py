@@ -31,6 +31,14 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
 
 @admin.register(SimulatedGatewayCharge)
 class SimulatedGatewayChargeAdmin(admin.ModelAdmin):
+    """Read-only: rows stand for what the (simulated) gateway did and will answer again."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
     list_display = ["created_at", "idempotency_key", "kind", "outcome", "amount_minor", "currency"]
     list_filter = ["kind", "outcome"]
     search_fields = ["idempotency_key", "reference"]

@@ -256,7 +256,10 @@ def subscription_pay_first(
                 ]
             )
         recurrence.status = Recurrence.Status.COLLECTING
-        recurrence.save(update_fields=["status"])
+        # A single-card payment carries the collector's lease: if this request dies and the
+        # buyer never comes back, the billing run asks the gateway again with the same key.
+        recurrence.next_attempt_at = timezone.now() + LEASE if len(attempts) == 1 else None
+        recurrence.save(update_fields=["status", "next_attempt_at"])
     gateway = get_gateway()
     answers = gateway.charge_many(
         [
@@ -303,9 +306,10 @@ def subscription_pay_first(
             ledger_write_splits(sale_ids=[recurrence.sale_id])
         elif results[0] is not None and results[0].outcome == Outcome.PENDING:
             _awaiting_payment(recurrence, results[0], now)
-        else:
+        else:  # the buyer retries at checkout; no automatic retry of a first payment
             recurrence.status = Recurrence.Status.SCHEDULED
-            recurrence.save(update_fields=["status"])
+            recurrence.next_attempt_at = None
+            recurrence.save(update_fields=["status", "next_attempt_at"])
     subscription.refresh_from_db()
     if not all(approved) and not (results[0] and results[0].outcome == Outcome.PENDING):
         failed = next(r for r, ok in zip(results, approved, strict=True) if not ok)

@@ -33,11 +33,6 @@ def webhook_handle(*, event_id: str, kind: str, reference: str, payload: dict) -
             f"Unknown event: expected an id, a type in {', '.join(KINDS)} and a payment reference."
         )
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                WebhookEvent.objects.create(event_id=event_id[:80], kind=kind, payload=payload)
-        except IntegrityError:
-            return "duplicate"
         attempt = (
             PaymentAttempt.objects.select_for_update()
             .filter(gateway_reference=reference, status=PaymentAttempt.Status.PENDING)
@@ -45,7 +40,16 @@ def webhook_handle(*, event_id: str, kind: str, reference: str, payload: dict) -
             .first()
         )
         if attempt is None:
-            return "ignored"  # unknown reference, or already settled
+            # Unknown or already settled. Not stored: if the notification came before the
+            # attempt was recorded, the gateway's retry of the same event must still apply.
+            if WebhookEvent.objects.filter(event_id=event_id[:80]).exists():
+                return "duplicate"
+            return "ignored"
+        try:
+            with transaction.atomic():
+                WebhookEvent.objects.create(event_id=event_id[:80], kind=kind, payload=payload)
+        except IntegrityError:
+            return "duplicate"
         sale = attempt.sale
         if sale.subscription_id is None:
             outcome = Outcome.APPROVED if kind == "payment.confirmed" else Outcome.DECLINED
