@@ -37,9 +37,7 @@ def test_subscribe_get_billed_cancel_and_the_producer_sees_it(page, browser, liv
 
     # A month later the beat tasks bill the next installment (triggered here).
     subscription = Subscription.objects.get()
-    Subscription.objects.filter(pk=subscription.pk).update(
-        next_charge_date=timezone.now().date()
-    )
+    Subscription.objects.filter(pk=subscription.pk).update(next_charge_date=timezone.now().date())
     assert create_due_recurrences() == 1
     assert collect_recurrences() == 1
     page.reload()
