@@ -13,7 +13,10 @@ def django_on_bench_database(*, migrate: bool = True) -> str:
     """Point Django at the benchmark database (created if missing) and migrate it."""
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    # Production settings, as a billing worker runs them (DEBUG off: no query log).
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-not-used-for-anything-real")
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     sys.path.insert(0, str(ROOT))
     if migrate:
         _create_database(url)

@@ -120,7 +120,14 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["status", "next_charge_date"])]
+        indexes = [
+            # The billing run's claim reads only subscriptions that may still be billed.
+            models.Index(
+                fields=["next_charge_date"],
+                condition=Q(status__in=["active", "overdue"]),
+                name="subscription_billable",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.buyer} → {self.plan}"
@@ -184,7 +191,14 @@ class Recurrence(models.Model):
 
     class Meta:
         ordering = ["subscription", "number"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            # The collector's claim reads only rows still to charge, however many are paid.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["scheduled", "collecting"]),
+                name="recurrence_to_collect",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["subscription", "number"], name="recurrence_once_per_number"
