@@ -8,7 +8,7 @@ from django_countries.fields import CountryField
 
 from products.models import MAX_AFFILIATE_PERCENT, Affiliation, Plan, Product
 from products.money import MAX_PRICE_MAJOR, to_major, to_minor
-from subscriptions.payment_methods import Family, Method, family_of, methods_for_country
+from subscriptions.payment_methods import Method, methods_for_country
 
 
 def price_field(
@@ -198,11 +198,10 @@ class CheckoutForm(forms.Form):
         self.fields["method"].choices = [
             (m.value, m.label) for m in methods_for_country(str(country))
         ]
-
-    @property
-    def shows_card(self) -> bool:
-        method = self.data.get("method") if self.is_bound else self.initial.get("method")
-        return not method or family_of_or_none(method) == Family.CARD
+        if not self.is_bound and self.initial.get("method") not in dict(
+            self.fields["method"].choices
+        ):
+            self.initial["method"] = ""  # not offered in the newly chosen country
 
     def clean(self):
         cleaned = super().clean()
@@ -215,10 +214,6 @@ class CheckoutForm(forms.Form):
         ):
             cleaned["card_number"] = "tok_approved"  # the wallet authorizes in its own window
         return cleaned
-
-
-def family_of_or_none(method: str):
-    return family_of(method) if method in Method.values else None
 
 
 class RefundForm(forms.Form):

@@ -61,7 +61,7 @@ def subscribe_view(request, pk: int, plan_pk: int):
                     )
                 return redirect_page(request, "subscriptions:detail", pk=subscription.pk)
     elif refresh:
-        form = SubscribeForm(initial={**request.POST.dict(), "method": ""})
+        form = SubscribeForm(initial=request.POST.dict())
     else:
         validation = getattr(request.user, "validation", None)
         form = SubscribeForm(

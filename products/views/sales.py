@@ -38,7 +38,7 @@ def checkout(request, pk: int):
             if response is not None:
                 return response
     elif refresh:
-        form = CheckoutForm(initial={**request.POST.dict(), "method": ""})
+        form = CheckoutForm(initial=request.POST.dict())
     else:
         validation = getattr(request.user, "validation", None)
         form = CheckoutForm(

@@ -27,7 +27,10 @@ def test_subscribe_get_billed_cancel_and_the_producer_sees_it(page, browser, liv
     page.get_by_role("link", name="Subscribe").click()
     page.get_by_label("Country").select_option("BR")
     expect(page.get_by_label("Boleto Bancário")).to_be_visible()  # offered in Brazil
+    page.get_by_label("Boleto Bancário").check()
+    expect(page.locator("#field-card_number")).to_be_hidden()  # a slip needs no card
     page.get_by_label("Credit card").check()
+    expect(page.locator("#field-card_number")).to_be_visible()
     page.get_by_label("Card number", exact=True).fill("4242 4242 4242 4242")
     shot(page, "30-subscribe")
     page.get_by_role("button", name="Subscribe").click()
