@@ -1,19 +1,171 @@
-"""Earnings and sales history for producers and cocreators (filled in by the earnings work)."""
+"""Earnings and the sales history of producers, cocreators and affiliates, and its CSV export.
+Each person sees only their own money: a cocreator never sees another cocreator's share."""
+
+import csv
+from collections.abc import Iterable, Iterator
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from config.htmx import render_page_or_partial
+from products import reports
+from products.models import Product
+from products.money import to_major
+
+SALES_PER_PAGE = 50
+CSV_CHUNK = 2000
 
 
 @login_required
-def sales(request):
-    return HttpResponse("sales")
-
-
-@login_required
-def sales_csv(request):
-    return HttpResponse("csv")
-
-
-@login_required
+@require_GET
 def earnings(request):
-    return HttpResponse("earnings")
+    report = reports.earnings_report(user=request.user)
+    return render(request, "products/earnings.html", {"report": report})
+
+
+def _filters(request) -> tuple[str, list[Product], Product | None]:
+    """The role tab (defaulting to the user's main one) and the chosen product, if it is one of
+    the products this role lets the user see; anything else means all of them."""
+    role = request.GET.get("role")
+    if role not in reports.SALES_ROLES:
+        role = reports.sales_default_role(user=request.user)
+    products = list(reports.sales_products(user=request.user, role=role))
+    chosen = next((p for p in products if str(p.pk) == request.GET.get("product")), None)
+    return role, products, chosen
+
+
+@login_required
+@require_GET
+def sales(request):
+    role, products, product = _filters(request)
+    queryset = reports.sales_for_role(
+        user=request.user, role=role, product_id=product.pk if product else None
+    )
+    page = Paginator(queryset, SALES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "role": role,
+        "roles": reports.SALES_ROLES,
+        "products": products,
+        "product": product,
+        "page": page,
+        "rows": list(reports.sale_rows(page.object_list, role=role)),
+    }
+    return render_page_or_partial(request, "products/sales.html", "sales-table", context)
+
+
+@login_required
+@require_GET
+def sales_csv(request):
+    role, _products, product = _filters(request)
+    queryset = reports.sales_for_role(
+        user=request.user, role=role, product_id=product.pk if product else None
+    )
+    # iterator(chunk_size) keeps memory flat and still runs the ledger prefetch once per chunk.
+    rows = reports.sale_rows(queryset.iterator(chunk_size=CSV_CHUNK), role=role)
+    response = StreamingHttpResponse(_csv_lines(role, rows), content_type="text/csv")
+    filename = f"sales-{role}-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer feeds a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_HEADERS = {
+    reports.PRODUCER: [
+        "paid_at",
+        "sale",
+        "product",
+        "buyer_email",
+        "channel",
+        "affiliate_email",
+        "currency",
+        "amount",
+        "status",
+        "reversed",
+        "platform_fee_net",
+        "affiliate_net",
+        "cocreators",
+        "cocreators_net",
+        "producer_net",
+    ],
+    reports.COCREATOR: [
+        "paid_at",
+        "sale",
+        "product",
+        "channel",
+        "currency",
+        "amount",
+        "status",
+        "your_share",
+        "your_share_reversed",
+        "your_share_net",
+    ],
+    reports.AFFILIATE: [
+        "paid_at",
+        "sale",
+        "product",
+        "currency",
+        "amount",
+        "status",
+        "commission",
+        "commission_reversed",
+        "commission_net",
+    ],
+}
+
+
+def _csv_lines(role: str, rows: Iterable[reports.SaleRow]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADERS[role])
+    for row in rows:
+        yield writer.writerow(_csv_row(row))
+
+
+def _csv_row(row: reports.SaleRow) -> list[str]:
+    sale = row.sale
+
+    def money(amount_minor: int) -> str:
+        return str(to_major(amount_minor, sale.currency))
+
+    head = [
+        sale.paid_at.isoformat(),
+        str(sale.pk),
+        _text(sale.product.name),
+    ]
+    channel = "affiliate" if row.is_affiliate_sale else "direct"
+    if row.role == reports.PRODUCER:
+        affiliate = sale.affiliation.affiliate.email if sale.affiliation else ""
+        cocreators = "; ".join(f"{c.email} {money(c.net)}" for c in row.cocreators)
+        return [
+            *head,
+            _text(sale.buyer.email),
+            channel,
+            _text(affiliate),
+            sale.currency,
+            money(sale.amount_minor),
+            sale.status,
+            money(row.reversed_total),
+            money(row.net_of(reports.PLATFORM)),
+            money(row.net_of(reports.AFFILIATE)),
+            _text(cocreators),
+            money(row.net_of(reports.COCREATOR)),
+            money(row.net_of(reports.PRODUCER)),
+        ]
+    share = [money(row.share.gross), money(row.share.reversed), money(row.share.net)]
+    if row.role == reports.COCREATOR:
+        return [*head, channel, sale.currency, money(sale.amount_minor), sale.status, *share]
+    return [*head, sale.currency, money(sale.amount_minor), sale.status, *share]
+
+
+def _text(value: str) -> str:
+    """Keep spreadsheets from running a product name or email as a formula."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
