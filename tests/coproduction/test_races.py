@@ -2,7 +2,6 @@
 same moment. The product row lock must serialize them so the 70 % rule and the one-live-contract
 rule hold whatever the interleaving."""
 
-import threading
 import time
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from coproduction.exceptions import ShareLimitExceeded
 from coproduction.models import ChangeRequest, Contract
 from coproduction.services import changes, contracts
 from coproduction.services.shares import DIRECT, live_contracts, share_totals
+from tests.concurrency import errors, run_together
 from tests.coproduction.factories import (
     ChangeRequestFactory,
     ContractFactory,
@@ -54,33 +54,6 @@ def slow_share_checks(monkeypatch):
 
     for module in (contracts, changes):
         monkeypatch.setattr(module, "share_check", slowed(module.share_check))
-
-
-def run_together(*calls) -> list:
-    """Run each call in its own thread, all released at once; return each result or error."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # the test inspects what each thread raised
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck (deadlock?)"
-    return results
-
-
-def errors(results) -> list:
-    return [result for result in results if isinstance(result, Exception)]
 
 
 def direct_total(product) -> Decimal:

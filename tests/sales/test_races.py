@@ -2,7 +2,6 @@
 moment. Row locks and the attempt recorded before the gateway call must keep every charge,
 refund and split single whatever the interleaving."""
 
-import threading
 import time
 
 import pytest
@@ -17,6 +16,7 @@ from products.services import sales as services
 from products.services.sales import sale_pay, sale_refund, sale_start
 from subscriptions.gateway import SimulatedGateway
 from subscriptions.models import PaymentAttempt, SimulatedGatewayCharge
+from tests.concurrency import errors, run_together
 from tests.factories import AffiliationFactory, ProductFactory, SaleFactory, UserFactory
 from tests.sales.test_ledger import cocreator_contract
 
@@ -34,33 +34,6 @@ APPROVED = "4242424242424242"
 def published_terms():
     # A transactional test's flush removes the migration's rows; put the terms back.
     return TermsOfUse.objects.get_or_create(version=1, defaults={"body": "Co-creation terms"})[0]
-
-
-def run_together(*calls) -> list:
-    """Run each call in its own thread, all released at once; return each result or error."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # the test inspects what each thread raised
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck (deadlock?)"
-    return results
-
-
-def errors(results) -> list[Exception]:
-    return [result for result in results if isinstance(result, Exception)]
 
 
 class SlowGateway(SimulatedGateway):

@@ -3,7 +3,6 @@ at the same moment over the same rows. SKIP LOCKED claims, the lease and the uni
 (subscription, number) constraint must make every recurrence created once, charged once and
 split once, whatever the interleaving."""
 
-import threading
 import time
 from datetime import timedelta
 
@@ -23,6 +22,8 @@ from subscriptions.services.billing import (
     recurrences_collect,
     recurrences_create_due,
 )
+from tests import concurrency
+from tests.concurrency import errors
 from tests.coproduction.factories import ContractFactory, terms_of_use
 from tests.factories import PlanFactory, ProductFactory
 from tests.subscriptions.factories import SubscriptionFactory
@@ -59,27 +60,9 @@ def slow_gateway(monkeypatch):
 
 
 def run_together(*calls) -> list:
-    """Each call in its own thread, all released at once; each result or error."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # the test inspects what each thread raised
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck (deadlock?)"
-    errors = [result for result in results if isinstance(result, Exception)]
-    assert not errors, errors
+    """Each call in its own thread, all released at once; none of them may fail."""
+    results = concurrency.run_together(*calls)
+    assert not errors(results), errors(results)
     return results
 
 
