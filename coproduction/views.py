@@ -1,6 +1,8 @@
 """Co-production screens: the producer's (Tools > Co-productions) and the cocreator's
 (Products > My Products > I am a cocreator), the shared Change History, and emailed links."""
 
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -140,18 +142,32 @@ def _preview_terms(form: ContractTermsForm) -> ShareTerms | None:
     )  # lenient: only the share fields matter here
     probe.is_valid()
     data = probe.cleaned_data
-    percent = data.get("commission_percent")
+    # Above 70 % the field itself refuses the value; the preview still shows what it would do,
+    # so the 70 % error appears while typing, not only after Continue.
+    percent = data.get("commission_percent") or _number(probe.data.get("commission_percent"))
     if percent is None:
         return None
     scope = data.get("sales_scope") or Contract.SalesScope.ALL
     chosen = data.get("affiliate_choice") == "chosen"
+    affiliate_percent = data.get("affiliate_commission_percent")
+    if affiliate_percent is None and data.get("specific_affiliate_percent"):
+        affiliate_percent = _number(probe.data.get("affiliate_commission_percent"))
     return ShareTerms(
         sales_scope=scope,
         commission_percent=percent,
-        affiliate_commission_percent=data.get("affiliate_commission_percent"),
+        affiliate_commission_percent=affiliate_percent,
         all_affiliates=not chosen,
         affiliate_ids=frozenset(a.pk for a in data.get("affiliates") or []),
     )
+
+
+def _number(text) -> Decimal | None:
+    """A positive percentage typed so far (at most 1000), or None."""
+    try:
+        value = Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() and 0 < value <= 1000 else None
 
 
 def _as_data(form: ContractTermsForm):

@@ -854,3 +854,18 @@ def test_canceling_twice_while_termination_is_pending_says_so(client, active):
 
     assert "Another request is waiting for an answer" in text(response)
     assert ChangeRequest.objects.count() == 1
+
+
+def test_the_preview_shows_the_70_percent_error_while_a_single_percentage_is_typed(client):
+    """Above 70 % the field refuses the value on submit; the live preview says so already."""
+    product = ProductFactory(price_minor=10000)
+    client.force_login(product.producer)
+    response = client.post(
+        reverse("coproduction:invite", args=[product.pk]),
+        {"_refresh": "1", "duration": "eternal", "sales_scope": "all", "commission_percent": "80"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Too much" in html
+    assert "80 %" in html
