@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.exceptions import DomainError
 from accounts.guards import validated_account_required
+from config.feedback import act
 from config.htmx import redirect_page, render_page_or_partial
 from coproduction import selectors
 from coproduction.forms import AcceptForm, ChangeForm, ContractTermsForm, InviteForm
@@ -187,12 +188,11 @@ def _as_data(form: ContractTermsForm):
 @require_POST
 def resend(request, pk: int):
     contract = selectors.contract_get_for_producer(user=request.user, pk=pk)
-    try:
-        contracts.contract_resend(contract=contract, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Invitation sent again to {contract.cocreator.email}.")
+    act(
+        request,
+        lambda: contracts.contract_resend(contract=contract, actor=request.user),
+        f"Invitation sent again to {contract.cocreator.email}.",
+    )
     return _contract_list_orredirect_page(request, contract.product)
 
 
@@ -274,12 +274,11 @@ def accept(request, pk: int):
 def decline(request, pk: int):
     contract = selectors.contract_get_for_cocreator(user=request.user, pk=pk)
     if request.method == "POST":
-        try:
-            contracts.contract_decline(contract=contract, actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"You declined the invitation to {contract.product.name}.")
+        act(
+            request,
+            lambda: contracts.contract_decline(contract=contract, actor=request.user),
+            f"You declined the invitation to {contract.product.name}.",
+        )
         return _redirect_tab("invitations")
     return render(request, "coproduction/decline_confirm.html", {"contract": contract})
 
@@ -289,14 +288,11 @@ def decline(request, pk: int):
 def request_end(request, pk: int):
     contract = selectors.contract_get_for_cocreator(user=request.user, pk=pk)
     if request.method == "POST":
-        try:
-            contracts.contract_request_end(contract=contract, actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request, "Request sent. The co-production ends when the producer approves it."
-            )
+        act(
+            request,
+            lambda: contracts.contract_request_end(contract=contract, actor=request.user),
+            "Request sent. The co-production ends when the producer approves it.",
+        )
         return redirect("coproduction:history", pk=contract.pk)
     return render(request, "coproduction/end_confirm.html", {"contract": contract})
 
@@ -352,12 +348,7 @@ def change_answer(request, pk: int, change_pk: int, action: str):
     if action not in CHANGE_ACTIONS:
         raise Http404
     service, done = CHANGE_ACTIONS[action]
-    try:
-        service(change=change, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
+    act(request, lambda: service(change=change, actor=request.user), done)
     contract.refresh_from_db()
     if request.htmx:
         return render_page_or_partial(

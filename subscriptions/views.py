@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.exceptions import DomainError
 from accounts.guards import validated_account_required
+from config.feedback import act
 from config.htmx import redirect_page, render_page_or_partial
 from products.money import to_minor
 from products.selectors import product_get_for_producer, product_get_public
@@ -106,12 +107,11 @@ def detail(request, pk: int):
 def cancel(request, pk: int):
     subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
     if request.method == "POST":
-        try:
-            lifecycle.subscription_cancel(subscription=subscription, actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "Your subscription was canceled. Nothing more is charged.")
+        act(
+            request,
+            lambda: lifecycle.subscription_cancel(subscription=subscription, actor=request.user),
+            "Your subscription was canceled. Nothing more is charged.",
+        )
         return redirect("subscriptions:detail", pk=subscription.pk)
     return render(request, "subscriptions/cancel_confirm.html", {"subscription": subscription})
 
@@ -120,17 +120,16 @@ def cancel(request, pk: int):
 @require_POST
 def update_payment(request, pk: int):
     subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
-    try:
-        subscribe.subscription_update_payment(
+    act(
+        request,
+        lambda: subscribe.subscription_update_payment(
             subscription=subscription,
             actor=request.user,
             method=request.POST.get("method", ""),
             token=request.POST.get("card_number", ""),
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Payment details updated; the next charges use them.")
+        ),
+        "Payment details updated; the next charges use them.",
+    )
     return redirect("subscriptions:detail", pk=subscription.pk)
 
 
@@ -157,12 +156,11 @@ def seller_cancel(request, pk: int, subscription_pk: int):
         product.subscriptions.select_related("buyer"), pk=subscription_pk
     )
     if request.method == "POST":
-        try:
-            lifecycle.subscription_cancel(subscription=subscription, actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Subscription of {subscription.buyer.email} canceled.")
+        act(
+            request,
+            lambda: lifecycle.subscription_cancel(subscription=subscription, actor=request.user),
+            f"Subscription of {subscription.buyer.email} canceled.",
+        )
         return redirect("subscriptions:subscribers", pk=product.pk)
     return render(
         request,
