@@ -3,6 +3,9 @@
 Pure and exact on integer minor units. Fee and affiliate shares are floored; cocreators and the
 producer share what remains by largest remainder, ties going to the producer, so every part is
 within one minor unit of its exact share and the parts always add up to the amount paid.
+Inputs that would make any part negative are refused (SplitRefused), never rounded away; the
+services keep them unreachable (the 70 % rule). A fixed fee above a small amount is capped at
+the amount: the fee takes everything and no part goes below zero.
 """
 
 import math
@@ -14,6 +17,10 @@ PLATFORM = "platform"
 AFFILIATE = "affiliate"
 COCREATOR = "cocreator"
 PRODUCER = "producer"
+
+
+class SplitRefused(ValueError):
+    """The inputs would give some part less than zero; nothing is split."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,12 @@ def split_amount(
     affiliate_percent: Decimal | None = None,
     cocreator_percents: Sequence[tuple[object, Decimal]] = (),
 ) -> list[Part]:
-    if amount_minor < 0:
-        raise ValueError("amount must not be negative")
+    """The parts of `amount_minor`, in ledger order. Raises SplitRefused for a negative amount,
+    a fee or affiliate percentage outside 0..100, a negative fixed fee or cocreator percentage,
+    or cocreator percentages above 100 % together: any of them could pay a part below zero."""
+    _refuse_negative_parts(
+        amount_minor, fee_percent, fee_fixed_minor, affiliate_percent, cocreator_percents
+    )
     fee = min(amount_minor, _floor_percent(amount_minor, fee_percent) + fee_fixed_minor)
     net = amount_minor - fee
     affiliate = _floor_percent(net, affiliate_percent) if affiliate_percent else 0
@@ -63,7 +74,32 @@ def split_amount(
         for (key, _), amount in zip(cocreator_percents, floors[:-1], strict=True)
     ]
     parts.append(Part(PRODUCER, floors[-1]))
+    if any(part.amount_minor < 0 for part in parts):  # unreachable after the checks above
+        raise SplitRefused(f"a part of the split would be below zero: {parts}")
     return parts
+
+
+def _refuse_negative_parts(
+    amount_minor: int,
+    fee_percent: Decimal,
+    fee_fixed_minor: int,
+    affiliate_percent: Decimal | None,
+    cocreator_percents: Sequence[tuple[object, Decimal]],
+) -> None:
+    if amount_minor < 0:
+        raise SplitRefused("the amount must not be negative")
+    if not 0 <= Decimal(fee_percent) <= 100 or fee_fixed_minor < 0:
+        raise SplitRefused("the platform fee must be 0 to 100 % plus a fixed amount of 0 or more")
+    if affiliate_percent is not None and not 0 <= Decimal(affiliate_percent) <= 100:
+        raise SplitRefused("the affiliate's percentage must be 0 to 100 %")
+    percents = [Decimal(percent) for _, percent in cocreator_percents]
+    if any(percent < 0 for percent in percents):
+        raise SplitRefused("a cocreator's percentage must not be negative")
+    if sum(percents, Decimal(0)) > 100:
+        raise SplitRefused(
+            "the cocreators' percentages add up to more than 100 % of what remains: the "
+            "producer's share would be below zero"
+        )
 
 
 def _floor_percent(amount_minor: int, percent: Decimal | None) -> int:

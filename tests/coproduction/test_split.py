@@ -14,6 +14,7 @@ from coproduction.split import (
     PLATFORM,
     PRODUCER,
     Part,
+    SplitRefused,
     platform_fee_settings,
     split_amount,
 )
@@ -190,3 +191,114 @@ def test_split_without_cocreators_leaves_the_rest_to_the_producer(amount, affili
     )
 
     assert producer.amount_minor == amount - fee.amount_minor - affiliate_part.amount_minor
+
+
+# Refusals: the split raises rather than produce a share below zero (SPEC "Money").
+
+
+def test_a_refusal_is_a_value_error():
+    assert issubclass(SplitRefused, ValueError)
+
+
+@st.composite
+def cocreator_percents_above_100(draw):
+    """1..10 cocreators of 0..100 % each and one more that takes the total above 100 %."""
+    hundredths = draw(st.lists(st.integers(min_value=0, max_value=10000), max_size=9))
+    need = max(1, 10001 - sum(hundredths))
+    hundredths.append(draw(st.integers(min_value=need, max_value=need + 5000)))
+    percents = [(key, Decimal(h) / 100) for key, h in enumerate(hundredths)]
+    return draw(st.permutations(percents))
+
+
+@given(
+    amount=st.integers(min_value=0, max_value=10**9),
+    fee_percent=percents(20),
+    fee_fixed=st.integers(min_value=0, max_value=1000),
+    affiliate=st.none() | percents(80),
+    cocreators=cocreator_percents_above_100(),
+)
+def test_cocreator_percents_above_100_are_refused(
+    amount, fee_percent, fee_fixed, affiliate, cocreators
+):
+    with pytest.raises(SplitRefused, match="100 %"):
+        split_amount(
+            amount,
+            fee_percent=fee_percent,
+            fee_fixed_minor=fee_fixed,
+            affiliate_percent=affiliate,
+            cocreator_percents=cocreators,
+        )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fee_percent": Decimal("-0.01")},
+        {"fee_percent": Decimal("100.01")},
+        {"fee_fixed_minor": -1},
+        {"affiliate_percent": Decimal("-1")},
+        {"affiliate_percent": Decimal("100.01")},
+        {"cocreator_percents": [("a", Decimal("-0.01"))]},
+        {"cocreator_percents": [("a", Decimal("60")), ("b", Decimal("-10"))]},
+        {"cocreator_percents": [("a", Decimal("60")), ("b", Decimal("60"))]},
+    ],
+    ids=[
+        "negative fee",
+        "fee above 100 %",
+        "negative fixed fee",
+        "negative affiliate",
+        "affiliate above 100 %",
+        "negative cocreator",
+        "negative cocreator hidden in a valid sum",
+        "60 + 60",
+    ],
+)
+def test_inputs_that_could_make_a_negative_share_are_refused(kwargs):
+    arguments = {
+        "fee_percent": FEE,
+        "fee_fixed_minor": 50,
+        "affiliate_percent": Decimal("35"),
+        "cocreator_percents": [("a", Decimal("10"))],
+        **kwargs,
+    }
+
+    with pytest.raises(SplitRefused):
+        split_amount(10000, **arguments)
+
+
+@given(
+    amount=st.integers(min_value=0, max_value=10**9),
+    fee_percent=percents(100),
+    fee_fixed=st.integers(min_value=0, max_value=10**6),
+    affiliate=st.none() | percents(100),
+    cocreators=st.lists(percents(100), max_size=5).map(
+        lambda values: [(key, p) for key, p in enumerate(values)]
+    ),
+)
+def test_any_split_either_adds_up_with_no_part_below_zero_or_is_refused(
+    amount, fee_percent, fee_fixed, affiliate, cocreators
+):
+    try:
+        parts = split_amount(
+            amount,
+            fee_percent=fee_percent,
+            fee_fixed_minor=fee_fixed,
+            affiliate_percent=affiliate,
+            cocreator_percents=cocreators,
+        )
+    except SplitRefused:
+        assert sum(p for _, p in cocreators) > 100
+        return
+    assert sum(part.amount_minor for part in parts) == amount
+    assert all(part.amount_minor >= 0 for part in parts)
+
+
+def test_exactly_100_percent_to_cocreators_leaves_the_producer_nothing_but_is_not_refused():
+    *_, producer = split_amount(
+        10000,
+        fee_percent=FEE,
+        fee_fixed_minor=50,
+        cocreator_percents=[("a", Decimal("60")), ("b", Decimal("40"))],
+    )
+
+    assert producer.amount_minor == 0
