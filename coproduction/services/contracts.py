@@ -5,7 +5,7 @@ the contract, re-checks the state and moves it through Contract.TRANSITIONS."""
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
+from coproduction.dates import contract_in_force_until
 from coproduction.models import (
     MAX_SHARE_PERCENT,
     ChangeRequest,
@@ -315,26 +316,43 @@ def contract_decline(*, contract: Contract, actor: User) -> Contract:
     return contract
 
 
-def contracts_expire(*, today: date | None = None) -> int:
-    """Expire active contracts whose end date has passed (the contract applies through its end
-    date). Idempotent; returns how many expired."""
-    today = today or timezone.localdate()
+def contracts_expire(*, now: datetime | None = None) -> int:
+    """Expire active contracts no longer in force at `now`: the end of their end date in the
+    producer's time zone has passed (coproduction.dates, which the ledger uses too).
+    Idempotent; returns how many expired."""
+    now = now or timezone.now()
+    # No zone is more than 14 hours ahead of UTC: an end date after today's UTC date is not
+    # over anywhere yet. The candidates are then checked one by one in their producer's zone.
+    due = (
+        Contract.objects.filter(
+            status=Contract.Status.ACTIVE, end_date__lte=now.astimezone(UTC).date()
+        )
+        .select_related("product__producer__validation")
+        .order_by("pk")
+    )
     expired = 0
-    due = Contract.objects.filter(status=Contract.Status.ACTIVE, end_date__lt=today)
-    for pk in due.values_list("pk", flat=True).iterator():
+    for candidate in due.iterator(chunk_size=500):
+        if not _past_its_end(candidate, now):
+            continue
         with transaction.atomic():
             contract = (
-                Contract.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=Contract.Status.ACTIVE, end_date__lt=today)
+                Contract.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("product__producer__validation")
+                .filter(pk=candidate.pk, status=Contract.Status.ACTIVE)
                 .first()
             )
-            if contract is None:
+            if contract is None or not _past_its_end(contract, now):
                 continue
             contract_transition(
                 contract=contract, to=Contract.Status.EXPIRED, actor=None, note="End date passed"
             )
             expired += 1
     return expired
+
+
+def _past_its_end(contract: Contract, now: datetime) -> bool:
+    until = contract_in_force_until(contract)
+    return until is not None and until <= now
 
 
 def contract_transition(

@@ -1,11 +1,12 @@
-"""Daily expiry: active contracts whose end date has passed become Expired, once."""
+"""Daily expiry: active contracts whose end date is over in the producer's time zone become
+Expired, once. The factories' producers are Brazilian: an end date is over at 03:00 UTC the
+next day (America/Sao_Paulo has no daylight saving time since 2019)."""
 
 import datetime
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.utils import timezone
 
 from config.celery import app
 from coproduction.models import ChangeRequest, Contract
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 Status = Contract.Status
 TODAY = datetime.date(2026, 6, 15)
+NOON = datetime.datetime(2026, 6, 15, 12, 0, tzinfo=datetime.UTC)  # 09:00 in São Paulo
 
 
 def day(offset: int) -> datetime.date:
@@ -35,7 +37,7 @@ def test_only_active_contracts_whose_end_date_passed_expire():
         for status in (Status.DECLINED, Status.CANCELED, Status.ENDED)
     }
 
-    assert contracts_expire(today=TODAY) == 2
+    assert contracts_expire(now=NOON) == 2
 
     def status(contract):
         contract.refresh_from_db()
@@ -54,7 +56,7 @@ def test_expiry_writes_an_event_without_an_actor_and_sends_no_email(
     contract = ContractFactory(active=True, end_date=day(-1))
 
     with django_capture_on_commit_callbacks(execute=True):
-        contracts_expire(today=TODAY)
+        contracts_expire(now=NOON)
 
     (event,) = contract.events.all()
     assert (event.action, event.actor, event.from_status, event.to_status, event.note) == (
@@ -74,7 +76,7 @@ def test_expiry_withdraws_pending_requests(kind):
     )
     answered = ChangeRequestFactory(contract=change.contract, refused=True)
 
-    contracts_expire(today=TODAY)
+    contracts_expire(now=NOON)
 
     change.refresh_from_db()
     answered.refresh_from_db()
@@ -86,21 +88,21 @@ def test_expiry_withdraws_pending_requests(kind):
 def test_expiry_is_idempotent():
     contract = ContractFactory(active=True, end_date=day(-1))
 
-    assert contracts_expire(today=TODAY) == 1
+    assert contracts_expire(now=NOON) == 1
     contract.refresh_from_db()
     closed_at = contract.closed_at
 
-    assert contracts_expire(today=TODAY) == 0
-    assert contracts_expire(today=day(30)) == 0
+    assert contracts_expire(now=NOON) == 0
+    assert contracts_expire(now=NOON + datetime.timedelta(days=30)) == 0
     contract.refresh_from_db()
     assert contract.closed_at == closed_at
     assert contract.events.count() == 1
 
 
-def test_expiry_defaults_to_the_local_date():
-    today = timezone.localdate()
-    due = ContractFactory(active=True, end_date=today - datetime.timedelta(days=1))
-    last_day = ContractFactory(active=True, end_date=today)
+def test_expiry_defaults_to_now(time_machine):
+    time_machine.move_to(NOON, tick=False)
+    due = ContractFactory(active=True, end_date=day(-1))
+    last_day = ContractFactory(active=True, end_date=TODAY)
 
     assert contracts_expire() == 1
 
@@ -109,12 +111,13 @@ def test_expiry_defaults_to_the_local_date():
     assert (due.status, last_day.status) == (Status.EXPIRED, Status.ACTIVE)
 
 
-def test_the_celery_task_expires_contracts_the_day_after_the_end_date():
+def test_the_celery_task_expires_contracts_when_the_end_date_is_over_for_the_producer():
     contract = ContractFactory(active=True, end_date=day(0))
 
-    with time_machine.travel(datetime.datetime(2026, 6, 15, 23, 59, tzinfo=datetime.UTC)):
+    # 23:59 on the end date in São Paulo; midnight had passed in UTC three hours before.
+    with time_machine.travel(datetime.datetime(2026, 6, 16, 2, 59, tzinfo=datetime.UTC)):
         assert expire_contracts.delay().get() == 0
-    with time_machine.travel(datetime.datetime(2026, 6, 16, 0, 5, tzinfo=datetime.UTC)):
+    with time_machine.travel(datetime.datetime(2026, 6, 16, 3, 0, tzinfo=datetime.UTC)):
         assert expire_contracts.delay().get() == 1
         assert expire_contracts.delay().get() == 0
 
