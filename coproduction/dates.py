@@ -1,13 +1,17 @@
-"""When a contract is in force, by its own dates: the ledger, the 70 % rule and the daily expiry
-all ask here, so none of them depends on when a background task happened to run."""
+"""The dates co-production money is decided by: when a contract is in force and when a
+subscription was first paid. The ledger, the 70 % rule and the daily expiry all ask here, so none
+of them depends on when a background task happened to run."""
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Case, Exists, F, OuterRef, Subquery, When
 
 from accounts.models import AccountValidation, User
 from coproduction.models import Contract
+from products.models import Sale
 
 # The producer's time zone, from the country of their validated account. The codebase has no
 # per-user zone yet; one zone per country is enough for the countries we sell in.
@@ -50,3 +54,32 @@ def contract_in_force_until(contract: Contract, zone: ZoneInfo | None = None) ->
     if contract.status == Contract.Status.ENDED and contract.closed_at is not None:
         until = contract.closed_at if until is None else min(until, contract.closed_at)
     return until
+
+
+# A subscription's first payment: when the sale of its installment number 1 was paid, or, for a
+# free first installment (it has no sale), when the subscription was created. None: installment
+# 1 has a sale that is not paid.
+
+
+def subscription_first_payments(sales: Iterable[Sale]) -> dict[int, datetime | None]:
+    """First payment per subscription of these sales (`sale.subscription` loaded), in one
+    query."""
+    subscriptions = {sale.subscription_id: sale.subscription for sale in sales}
+    subscriptions.pop(None, None)
+    if not subscriptions:
+        return {}
+    paid = dict(
+        Sale.objects.filter(subscription_id__in=subscriptions, recurrence__number=1).values_list(
+            "subscription_id", "paid_at"
+        )
+    )
+    return {pk: paid.get(pk, subscription.created_at) for pk, subscription in subscriptions.items()}
+
+
+def subscription_first_payment_expression():
+    """The same first payment, for annotating a queryset of subscriptions."""
+    first = Sale.objects.filter(subscription=OuterRef("pk"), recurrence__number=1)
+    return Case(
+        When(Exists(first), then=Subquery(first.values("paid_at")[:1])),
+        default=F("created_at"),
+    )

@@ -3,25 +3,41 @@ for refunds and chargebacks. Works in batches so a billing run writes thousands 
 handful of queries."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Q
 
+from coproduction.dates import (
+    contract_in_force_until,
+    producer_zone,
+    subscription_first_payments,
+)
 from coproduction.models import Contract, LedgerEntry
 from coproduction.reversal import reverse_amounts
-from coproduction.split import AFFILIATE, COCREATOR, PLATFORM, PRODUCER, platform_fee_settings
+from coproduction.split import (
+    AFFILIATE,
+    COCREATOR,
+    PLATFORM,
+    PRODUCER,
+    Part,
+    platform_fee_settings,
+)
 from coproduction.split import split_amount as split
 from products.models import Refund, Sale
 
 INSERT_BATCH = 2000
+SPLIT = LedgerEntry.EntryType.SPLIT.value
 
 
 def ledger_write_splits(*, sale_ids: Sequence[int]) -> int:
     """Write the split of each paid sale that has none yet; returns how many sales were split.
     Safe to call twice or concurrently: sales are locked and a unique index on (sale, line)
-    refuses a second split."""
+    refuses a second split. Set-based: what the splits need is read in a fixed number of
+    queries, whatever the number of sales."""
     written = 0
     with transaction.atomic():
         sales = list(
@@ -36,56 +52,93 @@ def ledger_write_splits(*, sale_ids: Sequence[int]) -> int:
             ).values_list("sale_id", flat=True)
         )
         todo = [s for s in sales if s.pk not in done]
-        contracts = _contracts_by_product({s.product_id for s in todo})
+        contracts, windows = _contracts_by_product(todo)
+        recovering = {
+            c.product_id for cs in contracts.values() for c in cs if c.automatic_sales_recovery
+        }
+        first_payments = subscription_first_payments(
+            s for s in todo if s.subscription_id is not None and s.product_id in recovering
+        )
         rows: list[dict] = []
         for sale in todo:
-            rows += split_entries(sale, applicable_contracts(sale, contracts[sale.product_id]))
+            applicable = applicable_contracts(
+                sale,
+                contracts[sale.product_id],
+                windows=windows,
+                first_payments=first_payments,
+            )
+            rows += split_entries(sale, applicable)
             written += 1
         insert_entries(rows)
     return written
 
 
-def _contracts_by_product(product_ids: Iterable[int]) -> dict[int, list[Contract]]:
-    """Contracts that may apply to sales of these products: active ones, and closed ones with
-    automatic sales recovery (they apply to recurrences only; see applicable_contracts)."""
+def _contracts_by_product(
+    sales: Sequence[Sale],
+) -> tuple[dict[int, list[Contract]], dict[int, datetime | None]]:
+    """Contracts that may apply to these sales, by product, and when each stops being in force.
+
+    Every accepted contract may: whether it applies is decided by its dates, not its status
+    (an active contract past its end date is expired; an ended one still pays for a sale paid
+    before its termination whose split is written later). Closed contracts without automatic
+    sales recovery are left out once closed a day (any zone's offset) before the earliest
+    payment: they cannot apply."""
     by_product: dict[int, list[Contract]] = defaultdict(list)
+    if not sales:
+        return by_product, {}
+    earliest = min(sale.paid_at for sale in sales) - timedelta(days=1)
     queryset = (
-        Contract.objects.filter(product_id__in=product_ids, accepted_at__isnull=False)
+        Contract.objects.filter(
+            product_id__in={sale.product_id for sale in sales}, accepted_at__isnull=False
+        )
         .filter(
             Q(status=Contract.Status.ACTIVE)
-            | Q(
-                status__in=[Contract.Status.ENDED, Contract.Status.EXPIRED],
-                automatic_sales_recovery=True,
-            )
+            | Q(automatic_sales_recovery=True)
+            | Q(closed_at__gte=earliest)
         )
-        .select_related("cocreator")
+        .select_related("cocreator", "product__producer__validation")
         .prefetch_related("affiliates")
         .order_by("pk")
     )
+    windows: dict[int, datetime | None] = {}
+    zones: dict[int, ZoneInfo] = {}
     for contract in queryset:
         by_product[contract.product_id].append(contract)
-    return by_product
+        if contract.product_id not in zones:
+            zones[contract.product_id] = producer_zone(contract.product.producer)
+        windows[contract.pk] = contract_in_force_until(contract, zones[contract.product_id])
+    return by_product, windows
 
 
 def applicable_contracts(
-    sale: Sale, contracts: Iterable[Contract]
+    sale: Sale,
+    contracts: Iterable[Contract],
+    *,
+    windows: Mapping[int, datetime | None] | None = None,
+    first_payments: Mapping[int, datetime | None] | None = None,
 ) -> list[tuple[Contract, object]]:
-    """(contract, percent) for every contract that pays on this sale, judged at its payment time:
-    active contracts accepted before the payment whose end date has not passed and whose sales
-    scope covers the sale (direct, or this affiliate); and, on subscription recurrences, closed
-    contracts with automatic sales recovery (see _recovers)."""
+    """(contract, percent) for every contract that pays on this sale, judged by the dates of
+    its payment and of the contract (coproduction.dates), never by the contract's status:
+
+    - a contract in force when the sale was paid (accepted by then, and not past the end of
+      its end date in the producer's zone or its agreed termination) whose sales scope covers
+      the sale (direct, or this affiliate), with the affiliate-specific percentage on
+      affiliate sales;
+    - automatic sales recovery: on a subscription installment paid after the contract
+      stopped, a contract with recovery pays when the subscription's first payment was made
+      while it was in force.
+
+    `windows` (contract id → end of force) and `first_payments` (subscription id → first
+    payment) come from the batch writer; without them they are looked up here."""
     paid_at: datetime = sale.paid_at
     result = []
     for contract in contracts:
-        if contract.status != Contract.Status.ACTIVE:
-            if _recovers(contract, sale):
-                percent = _percent_for(contract, sale)
-                if percent:
-                    result.append((contract, percent))
+        accepted_at = contract.accepted_at
+        if accepted_at is None or paid_at < accepted_at:
             continue
-        if contract.accepted_at > paid_at:
-            continue
-        if contract.end_date is not None and contract.end_date < paid_at.date():
+        until = windows[contract.pk] if windows is not None else contract_in_force_until(contract)
+        in_force = until is None or paid_at < until
+        if not in_force and not _recovers(contract, sale, until, first_payments):
             continue
         percent = _percent_for(contract, sale)
         if percent:
@@ -93,16 +146,20 @@ def applicable_contracts(
     return result
 
 
-def _recovers(contract: Contract, sale: Sale) -> bool:
-    """Automatic sales recovery: an ended or expired contract keeps paying on recurrences of a
-    subscription first sold while the contract was active."""
-    subscription = sale.subscription
-    if subscription is None or not contract.automatic_sales_recovery:
+def _recovers(
+    contract: Contract,
+    sale: Sale,
+    until: datetime,
+    first_payments: Mapping[int, datetime | None] | None,
+) -> bool:
+    """Automatic sales recovery: a contract no longer in force keeps paying on installments of
+    a subscription whose first payment was made while it was in force."""
+    if sale.subscription_id is None or not contract.automatic_sales_recovery:
         return False
-    sold_at = subscription.created_at
-    return contract.accepted_at <= sold_at and (
-        contract.closed_at is None or contract.closed_at > sold_at
-    )
+    if first_payments is None:
+        first_payments = subscription_first_payments([sale])
+    first_paid = first_payments.get(sale.subscription_id)
+    return first_paid is not None and contract.accepted_at <= first_paid < until
 
 
 def _percent_for(contract: Contract, sale: Sale):
@@ -118,7 +175,17 @@ def _percent_for(contract: Contract, sale: Sale):
 
 
 def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[dict]:
-    """The ledger rows (as column values) of one sale's split."""
+    """The ledger rows (as column values) of one sale's split, `contracts` being the ones that
+    apply to it (applicable_contracts).
+
+    "Cocreators may also be affiliates" is decided here, at every split: where the product
+    forbids it and the sale's affiliate is the cocreator of one of `contracts`, that person is
+    paid one share only, the cocreator's. The sale stays an affiliate sale for the contracts
+    (their affiliate scope and affiliate percentage apply, on what remains after the
+    affiliate's commission, as on any affiliate sale), but the affiliate line is not written:
+    the commission it would have paid goes to the producer. So no cocreator's share depends on
+    who the affiliate was. An affiliate whose contract does not apply to the sale is paid as
+    the affiliate."""
     fee_percent, fee_fixed = platform_fee_settings(sale.currency)
     affiliation = sale.affiliation
     parts = split(
@@ -128,6 +195,12 @@ def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[
         affiliate_percent=affiliation.commission_percent if affiliation else None,
         cocreator_percents=[(contract, percent) for contract, percent in contracts],
     )
+    if (
+        affiliation is not None
+        and not sale.product.cocreators_may_be_affiliates
+        and any(contract.cocreator_id == affiliation.affiliate_id for contract, _ in contracts)
+    ):
+        parts = _affiliate_commission_to_producer(parts)
     rows = []
     for line, part in enumerate(parts):
         beneficiary_id = contract_id = affiliation_id = None
@@ -143,7 +216,7 @@ def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[
             {
                 "sale_id": sale.pk,
                 "product_id": sale.product_id,
-                "entry_type": LedgerEntry.EntryType.SPLIT.value,
+                "entry_type": SPLIT,
                 "line": line,
                 "role": part.role,
                 "beneficiary_id": beneficiary_id,
@@ -156,6 +229,17 @@ def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[
             }
         )
     return rows
+
+
+def _affiliate_commission_to_producer(parts: list[Part]) -> list[Part]:
+    commission = sum(part.amount_minor for part in parts if part.role == AFFILIATE)
+    return [
+        replace(part, amount_minor=part.amount_minor + commission)
+        if part.role == PRODUCER
+        else part
+        for part in parts
+        if part.role != AFFILIATE
+    ]
 
 
 COLUMNS = (
