@@ -1,10 +1,19 @@
-"""The 30 %/70 % rule: per kind of sale (direct; each affiliate), the cocreator percentages that
-could apply (active contracts, pending invitations and pending changes) stay at most 70 %."""
+"""The 30 %/70 % rule: per kind of sale (direct; each affiliate), the cocreator percentages of
+the contracts that can still pay stay at most 70 %: active contracts, pending invitations and
+pending changes, and ended or expired contracts with automatic sales recovery for as long as a
+subscription sold while they were in force can still be billed."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Exists, Q
+
+from coproduction.dates import (
+    contract_in_force_until,
+    producer_zone,
+    subscription_first_payment_expression,
+)
 from coproduction.exceptions import ShareLimitExceeded
 from coproduction.models import MAX_SHARE_PERCENT, ChangeRequest, Contract
 from products.models import Affiliation, Product
@@ -85,15 +94,49 @@ def largest_percent(alternatives: list[ShareTerms], kind) -> Decimal:
 
 
 def live_contracts(product: Product) -> list[Contract]:
-    """Live contracts with what the rule needs, in a fixed number of queries."""
-    return list(
-        Contract.objects.filter(product=product, status__in=Contract.LIVE)
+    """The contracts that can still pay on this product's sales (see the module docstring),
+    with what the rule needs, in a fixed number of queries."""
+    contracts = list(
+        Contract.objects.filter(product=product)
+        .filter(
+            Q(status__in=Contract.LIVE)
+            | Q(
+                status__in=[Contract.Status.ENDED, Contract.Status.EXPIRED],
+                automatic_sales_recovery=True,
+                accepted_at__isnull=False,
+            )
+        )
         .select_related("cocreator")
         .prefetch_related(
             "affiliates",
             _pending_changes_prefetch(),
         )
     )
+    closed = [contract for contract in contracts if not contract.is_live]
+    if not closed:
+        return contracts
+    paying = _still_recovering(product, closed)
+    return [contract for contract in contracts if contract.is_live or contract.pk in paying]
+
+
+def _still_recovering(product: Product, contracts: list[Contract]) -> set[int]:
+    """Which closed contracts with recovery still have a subscription to pay on: one the
+    billing run may still charge (Active or Overdue) whose first payment was made while the
+    contract was in force. One query (plus the producer's zone, if not loaded)."""
+    zone = producer_zone(product.producer)
+    subscriptions = product.subscriptions
+    billable = subscriptions.filter(status__in=subscriptions.model.BILLABLE).annotate(
+        first_paid=subscription_first_payment_expression()
+    )
+    checks = {}
+    for contract in contracts:
+        window = Q(first_paid__gte=contract.accepted_at)
+        until = contract_in_force_until(contract, zone)
+        if until is not None:
+            window &= Q(first_paid__lt=until)
+        checks[f"c{contract.pk}"] = Exists(billable.filter(window))
+    row = Product.objects.filter(pk=product.pk).values(**checks).get()
+    return {contract.pk for contract in contracts if row[f"c{contract.pk}"]}
 
 
 def _pending_changes_prefetch():
@@ -153,7 +196,7 @@ def share_check(**kwargs) -> list[ShareTotal]:
         raise ShareLimitExceeded(
             f"The producer must keep at least {100 - MAX_SHARE_PERCENT} % of every sale: "
             f"{over.label} would share {over.percent.normalize():f} % with cocreators, "
-            f"counting active contracts, pending invitations and pending changes "
-            f"(at most {MAX_SHARE_PERCENT} %)."
+            f"counting active contracts, pending invitations and changes, and ended contracts "
+            f"that still pay through automatic sales recovery (at most {MAX_SHARE_PERCENT} %)."
         )
     return totals

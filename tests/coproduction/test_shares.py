@@ -1,6 +1,9 @@
 """The 70 % rule: for every kind of sale (direct, each affiliate, any other affiliate) the
-percentages of active contracts, pending invitations and pending changes stay at most 70 %."""
+percentages of the contracts that can still pay stay at most 70 %: active contracts, pending
+invitations and pending changes, and ended or expired contracts with automatic sales recovery
+while a subscription sold during them can still be billed."""
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,12 +19,14 @@ from coproduction.services.shares import (
     live_contracts,
     share_totals,
 )
+from subscriptions.models import Subscription
 from tests.coproduction.factories import (
     ChangeRequestFactory,
     ContractFactory,
     change_fields,
     invite_fields,
 )
+from tests.coproduction.test_split_rules import subscription, subscription_product, utc
 from tests.factories import AffiliationFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -343,6 +348,111 @@ def test_accepting_an_invitation_within_the_rule_works(product):
 
     pending.refresh_from_db()
     assert pending.status == Contract.Status.ACTIVE
+
+
+# Closed contracts that still pay through automatic sales recovery
+
+
+RECOVERY_MESSAGE = (
+    "counting active contracts, pending invitations and changes, and ended contracts that "
+    "still pay through automatic sales recovery"
+)
+END = date(2025, 3, 31)
+
+
+def recovering_contract(product, percent: str, *, status=Contract.Status.ENDED) -> Contract:
+    """A contract with automatic sales recovery in force from Jan 5 through Mar 31."""
+    return ContractFactory(
+        product=product,
+        status=status,
+        commission_percent=Decimal(percent),
+        automatic_sales_recovery=True,
+        accepted_at=utc(date(2025, 1, 5)),
+        end_date=END if status == Contract.Status.EXPIRED else None,
+        closed_at=datetime(2025, 4, 1, 0, 5, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize("status", [Contract.Status.ENDED, Contract.Status.EXPIRED])
+@pytest.mark.parametrize(("closed", "new"), [("40", "40"), ("60", "60")], ids=["40+40", "60+60"])
+def test_a_closed_contract_with_recovery_counts_while_a_subscription_sold_during_it_is_billed(
+    status, closed, new
+):
+    product = subscription_product()
+    recovering_contract(product, closed, status=status)
+    subscription(product, first_paid_at=utc(date(2025, 2, 1)))
+
+    with pytest.raises(ShareLimitExceeded) as refused:
+        invite(product, new)
+
+    assert RECOVERY_MESSAGE in refused.value.message
+    assert "would share" in refused.value.message
+    assert not Contract.objects.filter(status=Contract.Status.PENDING).exists()
+    invite(product, str(70 - int(closed)))
+
+
+@pytest.mark.parametrize(
+    "sold",
+    [
+        pytest.param({"status": Subscription.Status.CANCELED_BY_CUSTOMER}, id="canceled"),
+        pytest.param({"status": Subscription.Status.EXPIRED}, id="all installments paid"),
+        pytest.param({"status": Subscription.Status.INACTIVE}, id="first payment failed"),
+        pytest.param({"first_paid_at": utc(date(2025, 4, 1), 12)}, id="sold after the end"),
+        pytest.param({"first_paid_at": utc(date(2025, 1, 4))}, id="sold before acceptance"),
+    ],
+)
+def test_it_stops_counting_when_no_subscription_sold_during_it_can_be_billed(sold):
+    product = subscription_product()
+    recovering_contract(product, "40")
+    subscription(product, **{"first_paid_at": utc(date(2025, 2, 1)), **sold})
+
+    invite(product, "70")
+
+
+def test_a_closed_contract_without_recovery_never_counts():
+    product = subscription_product()
+    ContractFactory(
+        product=product,
+        ended=True,
+        commission_percent=Decimal("40"),
+        accepted_at=utc(date(2025, 1, 5)),
+        closed_at=utc(END, 20),
+    )
+    subscription(product, first_paid_at=utc(date(2025, 2, 1)))
+
+    invite(product, "70")
+
+
+def test_proposing_and_accepting_changes_and_invitations_count_recovering_contracts():
+    product = subscription_product()
+    recovering_contract(product, "40")
+    subscription(product, first_paid_at=utc(date(2025, 2, 1)))
+    active = ContractFactory(product=product, active=True, commission_percent=Decimal("30"))
+
+    with pytest.raises(ShareLimitExceeded, match="automatic sales recovery"):
+        change_request_propose(
+            contract=active,
+            actor=product.producer,
+            **change_fields(active, commission_percent=Decimal("30.01")),
+        )
+
+    # States only direct writes reach: the accept-time checks under the lock still refuse them.
+    change = ChangeRequestFactory(
+        contract=active,
+        before={"commission_percent": "30.00"},
+        after={"commission_percent": "31.00"},
+    )
+    with pytest.raises(ShareLimitExceeded, match="automatic sales recovery"):
+        change_request_accept(change=change, actor=active.cocreator)
+    change.delete()
+    pending = ContractFactory(product=product, commission_percent=Decimal("1"))
+    with pytest.raises(ShareLimitExceeded, match="automatic sales recovery"):
+        contract_accept(contract=pending, actor=pending.cocreator, terms_accepted=True)
+
+    active.refresh_from_db()
+    pending.refresh_from_db()
+    assert active.commission_percent == Decimal("30")
+    assert pending.status == Contract.Status.PENDING
 
 
 # share_totals itself
