@@ -2,6 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Runs a command against PostgreSQL: the embedded server in var/pg (started, then stopped at the
+# end) unless DATABASE_URL names one. See config/devdb.py.
+DEVDB := $(PY) -m config.devdb
 
 .PHONY: run test lint format install migrate seed clean bench-ledger bench-billing
 
@@ -14,18 +17,20 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 migrate: install
-	$(PY) manage.py migrate --noinput
+	$(DEVDB) $(PY) manage.py migrate --noinput
 
-seed: migrate
-	$(PY) manage.py seed_demo
+seed: install
+	$(DEVDB) sh -c '$(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo'
 
-# Web + Celery worker + beat on SQLite and a filesystem broker, unless DATABASE_URL /
-# CELERY_BROKER_URL point elsewhere. Ctrl-C stops every process honcho started.
-run: seed
-	$(VENV)/bin/honcho -f Procfile.dev start
+# Web + Celery worker + beat on PostgreSQL (embedded unless DATABASE_URL is set) and a filesystem
+# broker unless CELERY_BROKER_URL is set, on http://127.0.0.1:$PORT/ (8000). One launcher holds
+# the database for all three; Ctrl-C stops every process honcho started, then the database.
+run: install
+	$(DEVDB) sh -c '$(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo \
+		&& exec $(VENV)/bin/honcho -f Procfile.dev start --port $${PORT:-8000}'
 
 test: install
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(DEVDB) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -38,9 +43,10 @@ format: install
 clean:
 	rm -rf var .pytest_cache
 
-# Benchmarks print their figures; they need PostgreSQL (BENCH_DATABASE_URL, default local).
+# Benchmarks print their figures; they run on PostgreSQL: BENCH_DATABASE_URL, else a coprod_bench
+# database on the embedded server (DATABASE_URL unset) or on 127.0.0.1:5432 (DATABASE_URL set).
 bench-ledger: install
-	$(PY) benchmarks/bench_ledger.py
+	$(DEVDB) $(PY) benchmarks/bench_ledger.py
 
 bench-billing: install
-	$(PY) benchmarks/bench_billing.py
+	$(DEVDB) $(PY) benchmarks/bench_billing.py
