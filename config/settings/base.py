@@ -7,6 +7,8 @@ import dj_database_url
 from celery.schedules import crontab
 from django.contrib.messages import constants as message_constants
 
+from config.devdb import database_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
@@ -80,21 +82,15 @@ TEMPLATES = [
     },
 ]
 
-# An embedded SQLite database unless DATABASE_URL names a real one (PostgreSQL in production).
+# PostgreSQL everywhere. DATABASE_URL names the server; unset, the embedded cluster in var/pg
+# that `python -m config.devdb` starts for `make run` and `make test` (config/devdb.py).
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or database_url(VAR_DIR / "pg"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web, worker and beat share one file: WAL + immediate transactions avoid "database is locked".
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Services own their transactions; a request is not one big transaction.
 ATOMIC_REQUESTS = False

@@ -5,13 +5,14 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env_bool
+from .base import env_bool
 
 DEBUG = False
 
 if os.environ.get("SECRET_KEY") is None:
     raise ImproperlyConfigured("SECRET_KEY must be set in production.")
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+if not os.environ.get("DATABASE_URL"):
+    # Without it the settings would aim at the development cluster in var/pg.
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL in production.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,9 +1,9 @@
-"""Test settings: fast hashing, in-memory email, eager Celery, plain static storage."""
+"""Test settings: fast hashing, in-memory email, eager Celery, plain static storage.
 
-import os
+The database is base's PostgreSQL (DATABASE_URL, else the embedded cluster `make test` starts);
+pytest-django creates `test_<name>` on that server."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR
 
 SECRET_KEY = "test-secret-key-not-for-production"
 DEBUG = False
@@ -21,8 +21,3 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 ACCOUNT_RATE_LIMITS = False
-
-# A file-backed SQLite test database so subprocesses (browser tests' server) could see it.
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
