@@ -6,7 +6,6 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from accounts.exceptions import DomainError, InvalidTransition
 from coproduction.exceptions import ShareLimitExceeded
@@ -25,9 +24,6 @@ from tests.factories import ProductFactory, UserFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="needs PostgreSQL's row locks and threads"
-    ),
 ]
 
 Status = Contract.Status

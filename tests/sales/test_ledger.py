@@ -536,12 +536,6 @@ def test_the_orm_refuses_to_change_an_entry(entry, write):
     assert LedgerEntry.objects.get(pk=entry.pk).amount_minor == 8960
 
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only"
-)
-
-
-@postgresql_only
 @pytest.mark.parametrize(
     "sql",
     [

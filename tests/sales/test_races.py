@@ -5,7 +5,6 @@ refund and split single whatever the interleaving."""
 import time
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.exceptions import DomainError, InvalidTransition
@@ -22,9 +21,6 @@ from tests.sales.test_ledger import cocreator_contract
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="needs PostgreSQL's row locks and threads"
-    ),
 ]
 
 APPROVED = "4242424242424242"
