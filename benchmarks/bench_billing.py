@@ -96,7 +96,8 @@ def run(workers: int) -> None:
     from django.db.models import Count, Sum
 
     from coproduction.models import LedgerEntry
-    from subscriptions.models import Recurrence, SimulatedGatewayCharge
+    from products.models import SimulatedGatewayCharge
+    from subscriptions.models import Recurrence
 
     build()
     started = time.perf_counter()

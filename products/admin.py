@@ -1,11 +1,25 @@
-"""Admin for products, plans and affiliations."""
+"""Admin for products, plans, affiliations, sales (needs attention: record again), refunds
+(failed: send again), payment attempts, gateway webhooks and the money state events."""
 
 from django.contrib import admin
 
+from accounts.exceptions import DomainError
 from config.admin_actions import apply_each
 from coproduction.models import LedgerEntry
-from products.models import Affiliation, Plan, Product, Refund, Sale
+from products.models import (
+    Affiliation,
+    PaymentAttempt,
+    Plan,
+    Product,
+    Refund,
+    Sale,
+    SimulatedGatewayCharge,
+    StateEvent,
+    WebhookEvent,
+)
+from products.payments.services import payment_retry
 from products.services import sales
+from products.services.refunds import refund_send
 
 
 class PlanInline(admin.TabularInline):
@@ -123,7 +137,7 @@ class SaleAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Sale._meta.fields]
     inlines = [RefundInline, LedgerInline]
-    actions = ["refund_in_full", "record_chargeback"]
+    actions = ["refund_in_full", "record_chargeback", "record_again"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -147,6 +161,16 @@ class SaleAdmin(admin.ModelAdmin):
             done="refunded",
         )
 
+    @admin.action(description="Record again the selected sales that need attention (after a fix)")
+    def record_again(self, request, queryset):
+        apply_each(
+            self,
+            request,
+            queryset,
+            lambda sale: payment_retry(sale=sale),
+            done="recorded",
+        )
+
     @admin.action(description="Record a chargeback on the selected sales")
     def record_chargeback(self, request, queryset):
         apply_each(
@@ -160,13 +184,95 @@ class SaleAdmin(admin.ModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "sale", "kind", "amount_minor", "requested_by", "reason"]
-    list_filter = ["kind"]
+    list_display = [
+        "created_at",
+        "sale",
+        "kind",
+        "status",
+        "amount_minor",
+        "tries",
+        "last_error",
+        "requested_by",
+        "reason",
+    ]
+    list_filter = ["status", "kind"]
+    actions = ["send_again"]
+
+    @admin.action(description="Send the selected failed refunds to the gateway again")
+    def send_again(self, request, queryset):
+        def send(refund):
+            if not refund.can_retry:
+                raise DomainError("Only a failed refund is sent again.")
+            if refund_send(refund=refund).status != Refund.Status.SUCCEEDED:
+                raise DomainError("The gateway refused it again.")
+
+        apply_each(self, request, queryset, send, done="refunded")
+
     search_fields = ["sale__product__name", "sale__buyer__email", "reason"]
     list_select_related = ["sale__product", "requested_by"]
     readonly_fields = [f.name for f in Refund._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PaymentAttempt)
+class PaymentAttemptAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "sale", "number", "status", "amount_minor", "method", "message"]
+    list_filter = ["status", "method"]
+    search_fields = ["idempotency_key", "gateway_reference", "sale__buyer__email"]
+    list_select_related = ["sale__product"]
+    readonly_fields = [f.name for f in PaymentAttempt._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SimulatedGatewayCharge)
+class SimulatedGatewayChargeAdmin(admin.ModelAdmin):
+    """Read-only: rows stand for what the (simulated) gateway did and will answer again."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    list_display = ["created_at", "idempotency_key", "kind", "outcome", "amount_minor", "currency"]
+    list_filter = ["kind", "outcome"]
+    search_fields = ["idempotency_key", "reference"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "event_id", "kind", "reference", "result"]
+    list_filter = ["kind", "result"]
+    search_fields = ["event_id", "reference"]
+    readonly_fields = ["event_id", "kind", "reference", "result", "payload", "received_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StateEvent)
+class StateEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "machine", "object_id", "from_status", "to_status", "reason"]
+    list_filter = ["machine", "to_status"]
+    search_fields = ["object_id"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:

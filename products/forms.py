@@ -8,7 +8,7 @@ from django_countries.fields import CountryField
 
 from products.models import MAX_AFFILIATE_PERCENT, Affiliation, Plan, Product
 from products.money import MAX_PRICE_MAJOR, to_major, to_minor
-from subscriptions.payment_methods import Method, methods_for_country
+from products.payments.methods import Method, methods_for_country
 
 
 def price_field(
@@ -180,9 +180,10 @@ class CheckoutForm(forms.Form):
         "4000 0000 0000 9995 insufficient funds · 4000 0000 0000 0119 gateway error.",
         widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
+    # A signed token the server issued to this buyer (products.payments.keys), never a key.
     checkout_key = forms.CharField(
         widget=forms.HiddenInput,
-        max_length=64,
+        max_length=200,
         # A hidden field's error has no label to sit next to: say what to do.
         error_messages={
             "required": "This checkout form is not valid any more. Reload the page.",

@@ -195,12 +195,19 @@ class Sale(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for payment"
         PAID = "paid", "Paid"
+        # Charged at the gateway, but the split could not be written: parked for an admin.
+        NEEDS_ATTENTION = "needs_attention", "Paid, needs attention"
         PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         REFUNDED = "refunded", "Refunded"
         CHARGED_BACK = "charged_back", "Charged back"
+        # The slip or debit expired, or the recurrence's window closed, unpaid.
+        EXPIRED = "expired", "Not paid"
 
     TRANSITIONS = {
-        Status.PENDING: {Status.PAID},
+        Status.PENDING: {Status.PAID, Status.NEEDS_ATTENTION, Status.EXPIRED},
+        # Money the gateway confirms after the date is applied (a recurrence still billable).
+        Status.EXPIRED: {Status.PAID, Status.NEEDS_ATTENTION},
+        Status.NEEDS_ATTENTION: {Status.PAID},
         Status.PAID: {Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.CHARGED_BACK},
         Status.PARTIALLY_REFUNDED: {
             Status.PARTIALLY_REFUNDED,
@@ -211,6 +218,7 @@ class Sale(models.Model):
         Status.CHARGED_BACK: set(),
     }
     COUNTED = (Status.PAID, Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.CHARGED_BACK)
+    UNPAID = (Status.PENDING, Status.EXPIRED)
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="sales")
     buyer = models.ForeignKey(
@@ -224,9 +232,13 @@ class Sale(models.Model):
     method = models.CharField(max_length=20)
     country = models.CharField(max_length=2)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    # The checkout form's one-time key: a double-submitted form finds this sale again.
+    # Made on the server (products.payments.keys), never typed by a person: a checkout's key
+    # finds a double-submitted form's sale again; a recurrence's key is its own namespace.
     checkout_key = models.CharField(max_length=64, unique=True)
+    # Reserved by refunds as they are requested (so nothing is refunded twice), returned when
+    # the gateway confirms.
     refunded_minor = models.BigIntegerField(default=0)
+    attention_error = models.TextField(blank=True)
     # Set for subscription recurrences (their Recurrence row points here one-to-one).
     subscription = models.ForeignKey(
         "subscriptions.Subscription",
@@ -249,8 +261,22 @@ class Sale(models.Model):
                 name="sale_refunded_within_amount",
             ),
             models.CheckConstraint(
-                condition=Q(status="pending") | Q(paid_at__isnull=False),
+                condition=Q(status__in=["pending", "expired"]) | Q(paid_at__isnull=False),
                 name="sale_paid_has_paid_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "pending",
+                        "paid",
+                        "needs_attention",
+                        "partially_refunded",
+                        "refunded",
+                        "charged_back",
+                        "expired",
+                    ]
+                ),
+                name="sale_status_valid",
             ),
         ]
 
@@ -267,29 +293,106 @@ class Sale(models.Model):
             return 0
         return self.amount_minor - self.refunded_minor
 
+    @property
+    def can_refund(self) -> bool:
+        return self.refundable_minor > 0
+
+    @property
+    def can_pay(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in self.COUNTED
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status == self.Status.NEEDS_ATTENTION
+
 
 class Refund(models.Model):
-    """Money given back on a sale: a refund (buyer, producer or admin) or a chargeback."""
+    """Money given back on a sale: a refund (buyer, producer, admin, or automatic for money
+    paid after its date) or a chargeback. A refund is requested, sent to the gateway (one
+    idempotency key per refund and charged card), then succeeds (reversing entries written) or
+    fails (retried by beat, listed for admins). A chargeback has already happened: it succeeds
+    at once."""
 
     class Kind(models.TextChoices):
         REFUND = "refund", "Refund"
         CHARGEBACK = "chargeback", "Chargeback"
 
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        SENT = "sent", "Sent to the gateway"
+        SUCCEEDED = "succeeded", "Refunded"
+        FAILED = "failed", "Failed (will be retried)"
+
+    TRANSITIONS = {
+        Status.REQUESTED: {Status.SENT, Status.SUCCEEDED},
+        Status.SENT: {Status.SUCCEEDED, Status.FAILED},
+        Status.FAILED: {Status.SENT},
+        Status.SUCCEEDED: set(),
+    }
+    OUTSTANDING = (Status.REQUESTED, Status.SENT, Status.FAILED)
+
     sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="refunds")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REFUND)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
     amount_minor = models.BigIntegerField()
+    # Each charged card's part: [{"attempt": id, "amount_minor": n}], proportional to what it paid.
+    card_parts = models.JSONField(default=list, blank=True)
     reason = models.CharField(max_length=300, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    gateway_reference = models.CharField(max_length=80, blank=True)
+    gateway_reference = models.CharField(max_length=200, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    next_try_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_try_at"],
+                condition=Q(status__in=["requested", "sent", "failed"]),
+                name="refund_outstanding",
+            )
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "sent", "succeeded", "failed"]),
+                name="refund_status_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {format_money(self.amount_minor, self.sale.currency)}"
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status == self.Status.FAILED
+
+
+# Payment records live beside Sale (products.payments); importing them registers the models.
+from products.payments.models import (  # noqa: E402
+    PaymentAttempt,
+    SimulatedGatewayCharge,
+    StateEvent,
+    WebhookEvent,
+)
+
+__all__ = [
+    "Affiliation",
+    "PaymentAttempt",
+    "Plan",
+    "Product",
+    "Refund",
+    "Sale",
+    "SimulatedGatewayCharge",
+    "StateEvent",
+    "WebhookEvent",
+]

@@ -1,47 +1,10 @@
-"""Admin for subscriptions (with Cancel as admin), recurrences, payment attempts and webhooks."""
+"""Admin for subscriptions (with Cancel as admin) and recurrences."""
 
 from django.contrib import admin
 
 from config.admin_actions import apply_each
-from subscriptions.models import (
-    PaymentAttempt,
-    Recurrence,
-    SimulatedGatewayCharge,
-    Subscription,
-    SubscriptionEvent,
-    WebhookEvent,
-)
+from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
 from subscriptions.services.lifecycle import subscription_cancel
-
-
-@admin.register(PaymentAttempt)
-class PaymentAttemptAdmin(admin.ModelAdmin):
-    list_display = ["started_at", "sale", "number", "status", "amount_minor", "method", "message"]
-    list_filter = ["status", "method"]
-    search_fields = ["idempotency_key", "gateway_reference", "sale__buyer__email"]
-    list_select_related = ["sale__product"]
-    readonly_fields = [f.name for f in PaymentAttempt._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(SimulatedGatewayCharge)
-class SimulatedGatewayChargeAdmin(admin.ModelAdmin):
-    """Read-only: rows stand for what the (simulated) gateway did and will answer again."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    list_display = ["created_at", "idempotency_key", "kind", "outcome", "amount_minor", "currency"]
-    list_filter = ["kind", "outcome"]
-    search_fields = ["idempotency_key", "reference"]
 
 
 class RecurrenceInline(admin.TabularInline):
@@ -110,21 +73,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
 @admin.register(Recurrence)
 class RecurrenceAdmin(admin.ModelAdmin):
     list_display = ["subscription", "number", "due_date", "amount_minor", "status", "attempts_made"]
+    # "Paid, needs attention" lists the charges parked with an error (fix, then retry the sale).
     list_filter = ["status"]
     search_fields = ["subscription__buyer__email", "slip_code"]
     list_select_related = ["subscription__buyer"]
     readonly_fields = [f.name for f in Recurrence._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "event_id", "kind"]
-    list_filter = ["kind"]
-    search_fields = ["event_id"]
-    readonly_fields = ["event_id", "kind", "payload", "received_at"]
 
     def has_add_permission(self, request) -> bool:
         return False

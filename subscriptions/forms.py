@@ -3,7 +3,9 @@
 from django import forms
 
 from products.forms import CheckoutForm, price_field
+from products.payments.methods import Method
 from subscriptions.models import Subscription
+from subscriptions.services.subscribe import SWITCH_FAMILY_ADVICE
 
 
 class SubscribeForm(CheckoutForm):
@@ -30,9 +32,21 @@ class StatusFilterForm(forms.Form):
 
 
 class UpdatePaymentForm(forms.Form):
+    """The card (or wallet) used from now on; only methods of the subscription's family are
+    offered. Every POST is parsed here: an over-long or NUL-laden card number is a form error."""
+
     method = forms.ChoiceField(label="Payment method", widget=forms.RadioSelect)
     card_number = forms.CharField(label="New card number", required=False, max_length=40)
 
     def __init__(self, *args, methods, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["method"].choices = [(m.value, m.label) for m in methods]
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = self.data.get("method", "") if self.is_bound else ""
+        if self.has_error("method") and chosen in Method.values:
+            # Another family: say what to do instead of "not one of the choices".
+            self.errors.pop("method")
+            self.add_error("method", SWITCH_FAMILY_ADVICE)
+        return cleaned

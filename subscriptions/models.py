@@ -5,62 +5,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from products.models import Sale
-
-
-class PaymentAttempt(models.Model):
-    """One call to the gateway for a sale. Recorded (started) and committed before the call; the
-    idempotency key comes from this row, so a retried call can never charge twice."""
-
-    class Status(models.TextChoices):
-        STARTED = "started", "Started"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        INSUFFICIENT_FUNDS = "insufficient_funds", "Insufficient funds"
-        ERROR = "error", "Gateway error"
-        TIMEOUT = "timeout", "No answer"
-        PENDING = "pending", "Waiting for payment"
-
-    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="attempts")
-    number = models.PositiveSmallIntegerField()
-    idempotency_key = models.CharField(max_length=80, unique=True)
-    amount_minor = models.BigIntegerField()
-    method = models.CharField(max_length=20)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTED)
-    gateway_reference = models.CharField(max_length=80, blank=True)
-    message = models.CharField(max_length=200, blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["sale", "number"]
-        constraints = [
-            models.UniqueConstraint(fields=["sale", "number"], name="attempt_number_unique"),
-            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="attempt_amount_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return f"Attempt {self.number} for sale {self.sale_id}: {self.status}"
-
-
-class SimulatedGatewayCharge(models.Model):
-    """The simulator's own memory (what a real gateway keeps on its side): one row per
-    idempotency key, so a repeated call returns the first answer and never charges twice."""
-
-    idempotency_key = models.CharField(max_length=80, unique=True)
-    kind = models.CharField(max_length=20, default="charge")
-    outcome = models.CharField(max_length=30)
-    reference = models.CharField(max_length=80)
-    amount_minor = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.idempotency_key}: {self.outcome}"
-
 
 class Subscription(models.Model):
     """A buyer's subscription to a plan; billed on the anchor date's schedule."""
@@ -136,6 +80,10 @@ class Subscription(models.Model):
     def is_canceled(self) -> bool:
         return self.status in self.CANCELED
 
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in (self.Status.INITIATED, *self.BILLABLE)
+
 
 class SubscriptionEvent(models.Model):
     """One row per status change: who, when, from, to, why."""
@@ -168,8 +116,27 @@ class Recurrence(models.Model):
         COLLECTING = "collecting", "Being charged"
         PENDING = "pending", "Waiting for payment"
         PAID = "paid", "Paid"
+        # Charged, but its sale could not be recorded whole: parked for an admin.
+        NEEDS_ATTENTION = "needs_attention", "Paid, needs attention"
         UNPAID = "unpaid", "Unpaid"
         CANCELED = "canceled", "Canceled"
+
+    TRANSITIONS = {
+        Status.SCHEDULED: {Status.COLLECTING, Status.CANCELED, Status.UNPAID},
+        Status.COLLECTING: {
+            Status.PAID,
+            Status.NEEDS_ATTENTION,
+            Status.PENDING,
+            Status.SCHEDULED,
+            Status.UNPAID,
+        },
+        Status.PENDING: {Status.PAID, Status.NEEDS_ATTENTION, Status.UNPAID, Status.CANCELED},
+        # A payment the gateway confirms late is applied while the subscription is billable.
+        Status.UNPAID: {Status.PAID, Status.NEEDS_ATTENTION},
+        Status.NEEDS_ATTENTION: {Status.PAID},
+        Status.PAID: set(),
+        Status.CANCELED: set(),
+    }
 
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, related_name="recurrences"
@@ -206,22 +173,21 @@ class Recurrence(models.Model):
             models.CheckConstraint(
                 condition=Q(amount_minor__gte=0), name="recurrence_amount_not_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "scheduled",
+                        "collecting",
+                        "pending",
+                        "paid",
+                        "needs_attention",
+                        "unpaid",
+                        "canceled",
+                    ]
+                ),
+                name="recurrence_status_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Recurrence {self.number} of subscription {self.subscription_id}"
-
-
-class WebhookEvent(models.Model):
-    """Gateway notifications already handled: a replayed event id is answered and ignored."""
-
-    event_id = models.CharField(max_length=80, unique=True)
-    kind = models.CharField(max_length=40)
-    payload = models.JSONField()
-    received_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-received_at"]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.event_id}"

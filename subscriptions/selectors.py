@@ -4,7 +4,8 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from subscriptions.models import PaymentAttempt, Recurrence, Subscription
+from products.models import PaymentAttempt
+from subscriptions.models import Recurrence, Subscription
 
 
 def subscriptions_for_buyer(*, buyer: User) -> QuerySet[Subscription]:

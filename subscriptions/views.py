@@ -2,7 +2,6 @@
 gateway's webhook."""
 
 import json
-import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,12 +15,13 @@ from accounts.guards import validated_account_required
 from config.feedback import act
 from config.htmx import redirect_page, render_page_or_partial
 from products.money import to_minor
+from products.payments import keys
+from products.payments.methods import family_of, methods_for_country
 from products.selectors import product_get_for_producer, product_get_public
 from products.views.sales import affiliate_cookie_name
 from subscriptions import selectors
 from subscriptions.forms import StatusFilterForm, SubscribeForm, UpdatePaymentForm
 from subscriptions.models import Subscription
-from subscriptions.payment_methods import family_of, methods_for_country
 from subscriptions.services import lifecycle, subscribe
 from subscriptions.services.webhooks import signature_valid, webhook_handle
 
@@ -45,7 +45,7 @@ def subscribe_view(request, pk: int, plan_pk: int):
                     country=data["country"],
                     token=data["card_number"],
                     affiliate_code=request.COOKIES.get(affiliate_cookie_name(product.pk)),
-                    checkout_key=data["checkout_key"],
+                    checkout_token=data["checkout_key"],
                     second_token=data.get("second_card_number", ""),
                     second_amount_minor=to_minor(second, product.currency) if second else None,
                 )
@@ -68,7 +68,7 @@ def subscribe_view(request, pk: int, plan_pk: int):
         form = SubscribeForm(
             initial={
                 "country": validation.country.code if validation else "BR",
-                "checkout_key": uuid.uuid4().hex,
+                "checkout_key": keys.checkout_token_new(buyer_id=request.user.pk),
             }
         )
     context = {"product": product, "plan": plan, "form": form}
@@ -89,16 +89,21 @@ def my_subscriptions(request):
 @login_required
 def detail(request, pk: int):
     subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
-    form = UpdatePaymentForm(
+    form = _payment_form(subscription, initial={"method": subscription.method})
+    return render(
+        request, "subscriptions/detail.html", {"subscription": subscription, "form": form}
+    )
+
+
+def _payment_form(subscription: Subscription, data=None, **kwargs) -> UpdatePaymentForm:
+    return UpdatePaymentForm(
+        data,
         methods=[
             m
             for m in methods_for_country(subscription.country)
             if family_of(m) == family_of(subscription.method)
         ],
-        initial={"method": subscription.method},
-    )
-    return render(
-        request, "subscriptions/detail.html", {"subscription": subscription, "form": form}
+        **kwargs,
     )
 
 
@@ -120,13 +125,21 @@ def cancel(request, pk: int):
 @require_POST
 def update_payment(request, pk: int):
     subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
+    form = _payment_form(subscription, request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "subscriptions/detail.html",
+            {"subscription": subscription, "form": form},
+            status=200,
+        )
     act(
         request,
         lambda: subscribe.subscription_update_payment(
             subscription=subscription,
             actor=request.user,
-            method=request.POST.get("method", ""),
-            token=request.POST.get("card_number", ""),
+            method=form.cleaned_data["method"],
+            token=form.cleaned_data["card_number"],
         ),
         "Payment details updated; the next charges use them.",
     )
@@ -178,14 +191,19 @@ def gateway_webhook(request):
         return JsonResponse({"error": "bad signature"}, status=400)
     try:
         payload = json.loads(request.body)
+        if not isinstance(payload, dict):
+            raise ValueError("not an object")
+        # PostgreSQL's jsonb and text refuse NUL characters: such an event is malformed.
+        if "\\u0000" in request.body.decode("utf-8", "replace") or "\x00" in str(payload):
+            raise ValueError("NUL character")
         result = webhook_handle(
             event_id=str(payload.get("id", "")),
             kind=str(payload.get("type", "")),
             reference=str(payload.get("reference", "")),
             payload=payload,
         )
-    except (ValueError, AttributeError):
-        return HttpResponseBadRequest("Body must be a JSON object.")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return HttpResponseBadRequest("Body must be a JSON object without NUL characters.")
     except DomainError as exc:
         return JsonResponse({"error": exc.message}, status=422)
     return JsonResponse({"result": result})

@@ -118,3 +118,36 @@ class SaleFactory(factory.django.DjangoModelFactory):
 
             sale_pay(sale=self, token="4242424242424242")
             self.refresh_from_db()
+
+
+_checkout_tokens: dict[tuple[int, str], str] = {}
+
+
+def checkout_token(buyer, label: str = "form") -> str:
+    """The signed token a checkout form the server issued to `buyer` carries; the same label
+    gives the same token (the same form submitted again)."""
+    from products.payments import keys
+
+    key = (buyer.pk, label)
+    if key not in _checkout_tokens:
+        _checkout_tokens[key] = keys.checkout_token_new(buyer_id=buyer.pk)
+    return _checkout_tokens[key]
+
+
+def record_outcome(*, attempt, result):
+    """Record one gateway answer through the one payment path; the sale as it is after."""
+    from products.models import Sale
+    from products.payments.services import payments_record
+
+    payments_record(outcomes=[(attempt, result)])
+    return Sale.objects.get(pk=attempt.sale_id)
+
+
+def use_gateway(monkeypatch, gateway_class) -> None:
+    """Make every caller of the payment path use `gateway_class` (a SimulatedGateway kind)."""
+    from products.payments import services as payments
+    from products.services import refunds
+    from subscriptions.services import lifecycle
+
+    for module in (payments, refunds, lifecycle):
+        monkeypatch.setattr(module, "get_gateway", gateway_class)

@@ -203,6 +203,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.expire_payments",
         "schedule": crontab(minute="*/10"),
     },
+    # Refunds the gateway refused or never answered are sent again (same keys).
+    "retry-refunds": {
+        "task": "products.retry_refunds",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # Money: platform fee per charge = percentage of the amount + a fixed amount per currency.
@@ -221,6 +226,8 @@ LOGGING = {
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # The payment gateway implementation (the simulator until a real provider is wired in).
-PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "subscriptions.gateway.SimulatedGateway")
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "products.payments.gateway.SimulatedGateway")
 AFFILIATE_COOKIE_DAYS = 30
-GATEWAY_WEBHOOK_SECRET = os.environ.get("GATEWAY_WEBHOOK_SECRET", "local-webhook-secret")
+# Development only; production refuses to start without its own (config/settings/production.py).
+DEV_WEBHOOK_SECRET = "local-webhook-secret"
+GATEWAY_WEBHOOK_SECRET = os.environ.get("GATEWAY_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)

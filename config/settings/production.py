@@ -5,7 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import DEV_WEBHOOK_SECRET, env_bool
 
 DEBUG = False
 
@@ -14,6 +14,15 @@ if os.environ.get("SECRET_KEY") is None:
 if not os.environ.get("DATABASE_URL"):
     # Without it the settings would aim at the development cluster in var/pg.
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL in production.")
+
+# The webhook that marks payments paid is only as safe as its secret: never the development
+# default printed in the source (products.checks says so in `check --deploy` too).
+GATEWAY_WEBHOOK_SECRET = os.environ.get("GATEWAY_WEBHOOK_SECRET", "")
+if len(GATEWAY_WEBHOOK_SECRET) < 32 or GATEWAY_WEBHOOK_SECRET == DEV_WEBHOOK_SECRET:
+    raise ImproperlyConfigured(
+        "GATEWAY_WEBHOOK_SECRET must be set in production (at least 32 characters, not the "
+        "development default)."
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

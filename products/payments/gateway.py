@@ -5,7 +5,7 @@ attempt, outside any transaction, then record the outcome. A retried call with t
 the same answer and charges nothing twice.
 """
 
-import hashlib
+import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -13,7 +13,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from subscriptions.payment_methods import Family, family_of
+from products.payments.methods import Family, family_of
 
 
 class Outcome(StrEnum):
@@ -23,6 +23,7 @@ class Outcome(StrEnum):
     ERROR = "error"
     TIMEOUT = "timeout"
     PENDING = "pending"  # cash slips and direct debits: confirmed or expired later by webhook
+    EXPIRED = "expired"  # a slip or debit that was not paid in time (webhook or its date)
 
 
 MESSAGES = {
@@ -32,6 +33,7 @@ MESSAGES = {
     Outcome.ERROR: "The payment service had a problem. Nothing was charged; try again.",
     Outcome.TIMEOUT: "The payment service did not answer in time.",
     Outcome.PENDING: "Waiting for payment.",
+    Outcome.EXPIRED: "The payment was not made in time.",
 }
 
 # Test cards (the numbers card networks publish for testing) and wallet tokens.
@@ -73,12 +75,22 @@ class GatewayTimeout(Exception):
     """The gateway did not answer: the charge may or may not have happened."""
 
 
+class GatewayError(Exception):
+    """The gateway refused or failed a refund or void; it may be retried with the same key."""
+
+
 class PaymentGateway(Protocol):
     def charge(
         self, *, idempotency_key: str, amount_minor: int, currency: str, method: str, token: str
     ) -> GatewayResult: ...
 
-    def refund(self, *, idempotency_key: str, reference: str, amount_minor: int) -> str: ...
+    def refund(self, *, idempotency_key: str, reference: str, amount_minor: int) -> str:
+        """The refund's reference; raises GatewayError when the gateway refuses it."""
+        ...
+
+    def void(self, *, idempotency_key: str, reference: str) -> None:
+        """Give back an authorized or pending charge (a slip or debit not yet paid)."""
+        ...
 
     def charge_many(self, requests: list[ChargeRequest]) -> list[GatewayResult | Exception]:
         """One answer per request, in order; a lost answer is returned as its exception."""
@@ -95,7 +107,7 @@ class SimulatedGateway:
     def charge(
         self, *, idempotency_key: str, amount_minor: int, currency: str, method: str, token: str
     ) -> GatewayResult:
-        from subscriptions.models import SimulatedGatewayCharge
+        from products.payments.models import SimulatedGatewayCharge
 
         if family_of(method) != Family.CARD:
             outcome = Outcome.PENDING
@@ -119,7 +131,11 @@ class SimulatedGateway:
 
     def charge_many(self, requests: list[ChargeRequest]) -> list[GatewayResult | Exception]:
         """The batch form a billing run uses: two queries however many requests."""
-        from subscriptions.models import SimulatedGatewayCharge
+        from products.payments.models import SimulatedGatewayCharge
+
+        if type(self).charge is not SimulatedGateway.charge:
+            # A simulator variant (tests: slow, crashing) answers one request at a time.
+            return [self._charge_one(request) for request in requests]
 
         decided = {}
         for request in requests:
@@ -169,9 +185,26 @@ class SimulatedGateway:
             answers.append(GatewayResult(outcome, record.reference, MESSAGES[outcome]))
         return answers
 
-    def refund(self, *, idempotency_key: str, reference: str, amount_minor: int) -> str:
-        from subscriptions.models import SimulatedGatewayCharge
+    # Tests make refunds fail by putting a reference here (a real gateway can refuse refunds).
+    failing_refunds: set[str] = set()
 
+    def _charge_one(self, request: ChargeRequest) -> GatewayResult | Exception:
+        try:
+            return self.charge(
+                idempotency_key=request.idempotency_key,
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                method=request.method,
+                token=request.token,
+            )
+        except GatewayTimeout as exc:
+            return exc
+
+    def refund(self, *, idempotency_key: str, reference: str, amount_minor: int) -> str:
+        from products.payments.models import SimulatedGatewayCharge
+
+        if reference in self.failing_refunds or not reference:
+            raise GatewayError("The gateway refused the refund.")
         record, _ = SimulatedGatewayCharge.objects.get_or_create(
             idempotency_key=idempotency_key,
             defaults={
@@ -186,7 +219,22 @@ class SimulatedGateway:
 
 
 def _reference(idempotency_key: str) -> str:
-    return "sim_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
+    """Random and remembered with the key: nobody can compute another payment's reference."""
+    return "sim_" + secrets.token_hex(12)
+
+    def void(self, *, idempotency_key: str, reference: str) -> None:
+        from products.payments.models import SimulatedGatewayCharge
+
+        SimulatedGatewayCharge.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "kind": "void",
+                "outcome": "voided",
+                "reference": reference,
+                "amount_minor": 0,
+                "currency": "",
+            },
+        )
 
 
 def normalize_token(token: str) -> str:

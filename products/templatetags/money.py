@@ -3,7 +3,7 @@
 from django import template
 
 from products.money import format_money
-from subscriptions.payment_methods import Method
+from products.payments.methods import Method
 
 register = template.Library()
 

@@ -1,8 +1,6 @@
 """Buying: checkout for one-time products, the buyer's purchases and refunds; the producer's
 refunds."""
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,8 +10,9 @@ from accounts.exceptions import DomainError
 from config.htmx import redirect_page, render_page_or_partial
 from products import selectors
 from products.forms import CheckoutForm, RefundForm
-from products.models import Product, Sale
+from products.models import Product, Refund, Sale
 from products.money import to_major, to_minor
+from products.payments import keys
 from products.services import sales as services
 
 AFFILIATE_COOKIE = "coprod_aff_{pk}"
@@ -44,7 +43,7 @@ def checkout(request, pk: int):
         form = CheckoutForm(
             initial={
                 "country": validation.country.code if validation else "BR",
-                "checkout_key": uuid.uuid4().hex,
+                "checkout_key": keys.checkout_token_new(buyer_id=request.user.pk),
             }
         )
     affiliation = services.affiliation_for_code(
@@ -65,9 +64,9 @@ def _pay(request, product: Product, form: CheckoutForm):
             method=data["method"],
             country=data["country"],
             affiliate_code=request.COOKIES.get(affiliate_cookie_name(product.pk)),
-            checkout_key=data["checkout_key"],
+            checkout_token=data["checkout_key"],
         )
-        if sale.status != Sale.Status.PENDING:
+        if sale.is_paid:
             messages.info(request, "This purchase is already paid; you were not charged again.")
             return redirect_page(request, "products:purchase", pk=sale.pk)
         sale = services.sale_pay(sale=sale, token=data["card_number"])
@@ -105,11 +104,15 @@ def purchase_refund(request, pk: int):
     sale = get_object_or_404(selectors.purchases_for_buyer(buyer=request.user), pk=pk)
     if request.method == "POST":
         try:
-            services.sale_refund(sale=sale, actor=request.user, reason="Requested by the buyer")
+            refund = services.sale_refund(
+                sale=sale, actor=request.user, reason="Requested by the buyer"
+            )
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Refund done. The money goes back to your payment method.")
+            _refund_message(
+                request, refund, "Refund done. The money goes back to your payment method."
+            )
         return redirect("products:purchase", pk=sale.pk)
     if not sale.refundable_minor:  # do not offer to give back nothing
         messages.info(request, "Nothing is left to refund on this purchase.")
@@ -128,7 +131,7 @@ def sale_refund(request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             amount = to_minor(form.cleaned_data["amount"], sale.currency)
-            services.sale_refund(
+            refund = services.sale_refund(
                 sale=sale,
                 actor=request.user,
                 amount_minor=amount,
@@ -137,6 +140,17 @@ def sale_refund(request, pk: int):
         except (DomainError, ValueError) as exc:
             form.add_error("amount", getattr(exc, "message", str(exc)))
         else:
-            messages.success(request, "Refund done.")
+            _refund_message(request, refund, "Refund done.")
             return redirect("products:sales")
     return render(request, "products/sale_refund.html", {"sale": sale, "form": form})
+
+
+def _refund_message(request, refund, done: str) -> None:
+    if refund.status == Refund.Status.SUCCEEDED:
+        messages.success(request, done)
+    else:
+        messages.warning(
+            request,
+            "The refund was requested, but the payment service has not confirmed it yet. "
+            "It is retried automatically; the sale shows its status.",
+        )

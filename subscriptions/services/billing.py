@@ -1,16 +1,18 @@
-"""Billing: create each due recurrence once, collect it through the gateway, retry, expire,
-and move subscription statuses. Every step is idempotent and safe with several workers.
+"""Billing: create each due recurrence once, collect it through the one payment path, retry,
+expire, and move subscription statuses. Every step is idempotent and safe with several workers.
 
 Claiming uses SELECT … FOR UPDATE SKIP LOCKED, so two workers never take the same rows; a
 claimed recurrence carries a lease (next_attempt_at in the near future) and its attempt row, so
 a worker that dies between the gateway call and recording the result is recovered by a later
 run with the same idempotency key: the gateway answers for the first call, nothing is charged
-twice."""
+twice. A row that fails never stops its batch: it is logged and left for the next run (or
+parked in needs attention when it was charged)."""
 
+import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -19,11 +21,22 @@ from django.utils import timezone
 
 from accounts.tasks import send_email
 from config.db import update_rows
-from coproduction.services.ledger import ledger_write_splits
 from products.models import Sale
-from subscriptions.gateway import ChargeRequest, GatewayResult, Outcome, get_gateway
-from subscriptions.models import PaymentAttempt, Recurrence, Subscription
-from subscriptions.payment_methods import Family, family_of
+from products.payments import keys
+from products.payments.gateway import GatewayResult
+from products.payments.methods import Family, family_of
+from products.payments.models import PaymentAttempt
+from products.payments.services import (
+    AttemptPlan,
+    Charge,
+    _park,
+    attempts_start,
+    expired_result,
+    payments_collect,
+    payments_record,
+)
+from products.payments.states import transition, transition_many
+from subscriptions.models import Recurrence, Subscription
 from subscriptions.schedule import due_date
 from subscriptions.services.lifecycle import (
     UNPAID_LIMIT,
@@ -31,19 +44,14 @@ from subscriptions.services.lifecycle import (
     subscription_transition,
 )
 
+logger = logging.getLogger("coprod.billing")
+
 RETRY_DAYS = (1, 3, 5)  # a declined card is retried this many days after the due date
 WINDOW_DAYS = 6  # after the last retry the recurrence counts as unpaid
 SLIP_DAYS = 3  # a cash slip can be paid for this many days
 LEASE = timedelta(minutes=5)  # how long a claimed recurrence belongs to its worker
+LOST_RETRY = timedelta(minutes=10)  # a lost answer is asked again (same key) this much later
 BATCH = 500
-
-ATTEMPT_STATUS = {
-    Outcome.APPROVED: PaymentAttempt.Status.APPROVED,
-    Outcome.DECLINED: PaymentAttempt.Status.DECLINED,
-    Outcome.INSUFFICIENT_FUNDS: PaymentAttempt.Status.INSUFFICIENT_FUNDS,
-    Outcome.ERROR: PaymentAttempt.Status.ERROR,
-    Outcome.PENDING: PaymentAttempt.Status.PENDING,
-}
 
 
 def start_of(day: date) -> datetime:
@@ -66,7 +74,7 @@ def recurrence_build(
         currency=subscription.plan.product.currency,
         method=subscription.method,
         country=subscription.country,
-        checkout_key=f"sub-{subscription.pk}-{number}",
+        checkout_key=keys.recurrence_key(subscription_id=subscription.pk, number=number),
         created_at=now,
     )
     recurrence = Recurrence(
@@ -83,45 +91,71 @@ def recurrence_build(
 
 def recurrences_create_due(*, today: date | None = None, batch_size: int = BATCH) -> int:
     """Create every recurrence that is due by `today` (catching up missed periods). Returns
-    how many were created; running it again creates nothing."""
+    how many were created; running it again creates nothing. A subscription whose row fails
+    is logged and skipped for this run; the others are created."""
     today = today or timezone.now().date()
     created = 0
+    failed: set[int] = set()
     while True:
         with transaction.atomic():
             subscriptions = list(
                 Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status__in=Subscription.BILLABLE, next_charge_date__lte=today)
+                .exclude(pk__in=failed)
                 .select_related("plan__product")
                 .order_by()[:batch_size]  # no sort: take any due rows, stop at the batch
             )
             if not subscriptions:
                 return created
-            now = timezone.now()
-            pairs = []
-            for subscription in subscriptions:
-                number = subscription.last_number + 1
-                pairs.append(
-                    recurrence_build(
-                        subscription=subscription,
-                        number=number,
-                        due=subscription.next_charge_date,
-                        amount_minor=subscription.plan.price_minor,
-                        now=now,
-                    )
+            try:
+                with transaction.atomic():
+                    created += _create_batch(subscriptions)
+                continue
+            except Exception:
+                logger.warning(
+                    "creating %s recurrences together failed; one by one", len(subscriptions)
                 )
-                subscription.last_number = number
-                subscription.next_charge_date = _next_charge_date(subscription, number)
-            sales = Sale.objects.bulk_create([sale for sale, _ in pairs])
-            recurrences = [recurrence for _, recurrence in pairs]
-            for sale, recurrence in zip(sales, recurrences, strict=True):
-                recurrence.sale = sale
-            Recurrence.objects.bulk_create(recurrences)
-            update_rows(
-                Subscription,
-                ["last_number", "next_charge_date"],
-                [(sub.pk, sub.last_number, sub.next_charge_date) for sub in subscriptions],
+            for subscription in subscriptions:
+                try:
+                    with transaction.atomic():
+                        created += _create_batch([subscription])
+                except Exception:
+                    logger.exception("recurrence of subscription %s not created", subscription.pk)
+                    failed.add(subscription.pk)
+
+
+def _create_batch(subscriptions: list[Subscription]) -> int:
+    now = timezone.now()
+    pairs = []
+    for subscription in subscriptions:
+        number = subscription.last_number + 1
+        pairs.append(
+            recurrence_build(
+                subscription=subscription,
+                number=number,
+                due=subscription.next_charge_date,
+                amount_minor=subscription.plan.price_minor,
+                now=now,
             )
-            created += len(recurrences)
+        )
+    sales = Sale.objects.bulk_create([sale for sale, _ in pairs])
+    recurrences = [recurrence for _, recurrence in pairs]
+    for sale, recurrence in zip(sales, recurrences, strict=True):
+        recurrence.sale = sale
+    Recurrence.objects.bulk_create(recurrences)
+    rows = []
+    for subscription, recurrence in zip(subscriptions, recurrences, strict=True):
+        rows.append(
+            (
+                subscription.pk,
+                recurrence.number,
+                _next_charge_date(subscription, recurrence.number),
+            )
+        )
+    update_rows(Subscription, ["last_number", "next_charge_date"], rows)
+    for subscription, (_, number, next_date) in zip(subscriptions, rows, strict=True):
+        subscription.last_number, subscription.next_charge_date = number, next_date
+    return len(recurrences)
 
 
 def _next_charge_date(subscription: Subscription, number: int) -> date | None:
@@ -142,8 +176,16 @@ def recurrences_collect(*, now: datetime | None = None, batch_size: int = BATCH)
         claimed = _claim(now_, batch_size)
         if not claimed:
             return handled
-        results = _call_gateway(claimed)
-        record_outcomes(results)
+        payments_collect(
+            [
+                Charge(
+                    attempt=attempt,
+                    currency=recurrence.sale.currency,
+                    token=recurrence.subscription.payment_token,
+                )
+                for recurrence, attempt in claimed
+            ]
+        )
         handled += len(claimed)
 
 
@@ -151,7 +193,7 @@ def _claim(now: datetime, batch_size: int) -> list[tuple[Recurrence, PaymentAtte
     """Take a batch of recurrences to charge (skipping rows other workers hold; no ORDER BY, so
     PostgreSQL stops after the batch instead of sorting every due row) and record an
     attempt for each, committed before any gateway call. A recurrence whose lease ran out while
-    `collecting` crashed mid-way: its attempt is retried with the same key."""
+    `collecting` crashed mid-way: its attempt is asked again with the same key."""
     with transaction.atomic():
         recurrences = list(
             Recurrence.objects.select_for_update(skip_locked=True, of=("self",))
@@ -164,140 +206,122 @@ def _claim(now: datetime, batch_size: int) -> list[tuple[Recurrence, PaymentAtte
         )
         if not recurrences:
             return []
-        last_attempts = {
-            a.sale_id: a
-            for a in PaymentAttempt.objects.filter(
-                sale_id__in=[r.sale_id for r in recurrences]
-            ).order_by("sale_id", "number")
-        }
-        new_attempts, claimed = [], []
-        for recurrence in recurrences:
-            last = last_attempts.get(recurrence.sale_id)
-            if last is not None and last.status in (
-                PaymentAttempt.Status.STARTED,
-                PaymentAttempt.Status.TIMEOUT,
-            ):
-                attempt = last  # unknown outcome: ask again with the same key
-            else:
-                number = last.number + 1 if last else 1
-                attempt = PaymentAttempt(
-                    sale_id=recurrence.sale_id,
-                    number=number,
-                    idempotency_key=f"sale-{recurrence.sale_id}-attempt-{number}",
-                    amount_minor=recurrence.amount_minor,
-                    method=recurrence.subscription.method,
-                    started_at=now,
-                )
-                new_attempts.append(attempt)
-            recurrence.status = Recurrence.Status.COLLECTING
-            recurrence.next_attempt_at = now + LEASE
-            claimed.append((recurrence, attempt))
-        PaymentAttempt.objects.bulk_create(new_attempts)
-        Recurrence.objects.filter(pk__in=[r.pk for r in recurrences]).update(
-            status=Recurrence.Status.COLLECTING, next_attempt_at=now + LEASE
+        started = attempts_start(
+            plans=[
+                AttemptPlan(r.sale_id, (r.amount_minor,), r.subscription.method)
+                for r in recurrences
+            ],
+            now=now,
+            skip_conflicts=True,
         )
+        claimed = []
+        for recurrence, attempts in zip(recurrences, started, strict=True):
+            if attempts is None:  # charged (or waiting) already, yet still here: an admin looks
+                _park(recurrence.sale, "Charged earlier, but the recurrence was not settled.", now)
+                continue
+            claimed += [(recurrence, attempt) for attempt in attempts]
+        transition_many(
+            Recurrence,
+            [r.pk for r, _ in claimed if r.status == Recurrence.Status.SCHEDULED],
+            from_=Recurrence.Status.SCHEDULED,
+            to=Recurrence.Status.COLLECTING,
+            next_attempt_at=now + LEASE,
+        )
+        # A lease that ran out is taken over: same status, new lease.
+        Recurrence.objects.filter(
+            pk__in=[r.pk for r, _ in claimed if r.status == Recurrence.Status.COLLECTING]
+        ).update(next_attempt_at=now + LEASE)
     return claimed
 
 
-def _call_gateway(claimed):
-    """Outside any transaction: one gateway request per claimed recurrence."""
-    requests = [
-        ChargeRequest(
-            idempotency_key=attempt.idempotency_key,
-            amount_minor=attempt.amount_minor,
-            currency=recurrence.sale.currency,
-            method=recurrence.subscription.method,
-            token=recurrence.subscription.payment_token,
-        )
-        for recurrence, attempt in claimed
-    ]
-    answers = get_gateway().charge_many(requests)
-    return [
-        (recurrence, attempt, answer)
-        for (recurrence, attempt), answer in zip(claimed, answers, strict=True)
-    ]
+# --------------------------------------------------------------------------- the handler
 
 
-def record_outcomes(results: Iterable[tuple[Recurrence, PaymentAttempt, object]]) -> None:
-    """Record gateway answers (a GatewayResult, or an exception for a lost answer) in one
-    transaction: attempts, sales, recurrences, subscription statuses, then the ledger."""
-    results = list(results)
-    now = timezone.now()
-    with transaction.atomic():
-        ids = [recurrence.pk for recurrence, _, _ in results]
-        # Lock every row, but build full objects only for the few that are not simply paid.
-        still_collecting = set(
-            Recurrence.objects.select_for_update(of=("self",))
-            .filter(pk__in=ids, status=Recurrence.Status.COLLECTING)
-            .values_list("pk", flat=True)
-        )
-        results = [r for r in results if r[0].pk in still_collecting]  # others: recorded already
-        unusual = [
-            recurrence.pk
-            for recurrence, _, answer in results
-            if not (isinstance(answer, GatewayResult) and answer.outcome == Outcome.APPROVED)
-        ]
-        loaded = {
-            r.pk: r
-            for r in Recurrence.objects.filter(pk__in=unusual).select_related(
-                "subscription__plan__product", "subscription__buyer", "sale"
-            )
-        }
-        paid: list[Recurrence] = []
-        attempt_rows = []
-        for recurrence, attempt, answer in results:
-            recurrence = loaded.get(recurrence.pk, recurrence)
-            if not isinstance(answer, GatewayResult):
-                _lost_answer(recurrence, attempt, now)
-                continue
-            attempt_rows.append(
-                (
-                    attempt.pk,
-                    ATTEMPT_STATUS[answer.outcome],
-                    answer.reference,
-                    answer.message[:200],
-                    now,
+class SubscriptionSales:
+    """The subscription side of the one payment path (registered in SubscriptionsConfig)."""
+
+    def accepts(self, sales):
+        """Money is applied while the subscription is Initiated, Active or Overdue and the
+        recurrence was not canceled; anything else is refunded (its recurrence closed)."""
+        recurrences = _locked_recurrences(sales)
+        taken = set()
+        for recurrence in recurrences.values():
+            subscription = recurrence.subscription
+            if recurrence.status != Recurrence.Status.CANCELED and subscription.status in (
+                Subscription.Status.INITIATED,
+                *Subscription.BILLABLE,
+            ):
+                taken.add(recurrence.sale_id)
+            elif recurrence.status in (Recurrence.Status.COLLECTING, Recurrence.Status.PENDING):
+                transition(recurrence, Recurrence.Status.CANCELED, next_attempt_at=None)
+        return taken
+
+    def paid(self, sales, now):
+        settle_paid_many(list(_locked_recurrences(sales).values()), now)
+
+    def attention(self, sales, now):
+        for recurrence in _locked_recurrences(sales).values():
+            if Recurrence.Status.NEEDS_ATTENTION in Recurrence.TRANSITIONS[recurrence.status]:
+                transition(
+                    recurrence,
+                    Recurrence.Status.NEEDS_ATTENTION,
+                    reason="Charged; could not be recorded",
+                    next_attempt_at=None,
                 )
-            )
-            if answer.outcome == Outcome.APPROVED:
-                paid.append(recurrence)
-            elif answer.outcome == Outcome.PENDING:
-                _awaiting_payment(recurrence, answer, now)
-            else:
-                _declined(recurrence, now)
-        update_rows(
-            PaymentAttempt, ["status", "gateway_reference", "message", "finished_at"], attempt_rows
+
+    def awaiting(self, sale, result, now):
+        _awaiting_payment(_recurrence(sale), result, now)
+
+    def refused(self, sale, result, now):
+        _declined(_recurrence(sale), now, message=result.message)
+
+    def lost(self, sale, now):
+        recurrence = _recurrence(sale)
+        transition(
+            recurrence,
+            Recurrence.Status.SCHEDULED,
+            reason="No answer from the gateway: asked again with the same key",
+            next_attempt_at=now + LOST_RETRY,
         )
-        settle_paid_many(paid, now)
-        ledger_write_splits(sale_ids=[r.sale_id for r in paid])
+
+    def expired(self, sale, now):
+        recurrence = _recurrence(sale)
+        if recurrence.status == Recurrence.Status.PENDING:
+            mark_unpaid(recurrence, reason="Payment expired")
 
 
-def _lost_answer(recurrence: Recurrence, attempt: PaymentAttempt, now: datetime) -> None:
-    PaymentAttempt.objects.filter(pk=attempt.pk).update(
-        status=PaymentAttempt.Status.TIMEOUT, message="No answer from the gateway"
-    )
-    recurrence.status = Recurrence.Status.SCHEDULED
-    recurrence.next_attempt_at = now + timedelta(minutes=10)
-    recurrence.save(update_fields=["status", "next_attempt_at"])
+def _locked_recurrences(sales) -> dict[int, Recurrence]:
+    return {
+        r.sale_id: r
+        for r in Recurrence.objects.select_for_update(of=("self",))
+        .filter(sale_id__in=[s.pk for s in sales])
+        .select_related("subscription__plan__product", "subscription__buyer", "sale")
+    }
 
 
-def settle_paid(recurrence: Recurrence, now: datetime) -> None:
-    """A locked recurrence was paid: the sale, the recurrence and the subscription follow."""
-    settle_paid_many([recurrence], now)
+def _recurrence(sale: Sale) -> Recurrence:
+    return _locked_recurrences([sale])[sale.pk]
 
 
 def settle_paid_many(recurrences: list[Recurrence], now: datetime) -> None:
-    """Set-based form of settle_paid for a billing batch: a few statements however many rows;
-    only the rare status changes (first payment, back from Overdue, last installment) go one
-    by one, each with its event."""
+    """A batch of locked recurrences was paid: the recurrence and the subscription follow. A
+    few statements however many rows; only the rare status changes (first payment, back from
+    Overdue, last installment) go one by one, each with its event."""
     if not recurrences:
         return
-    Sale.objects.filter(pk__in=[r.sale_id for r in recurrences], status=Sale.Status.PENDING).update(
-        status=Sale.Status.PAID, paid_at=now
-    )
-    Recurrence.objects.filter(pk__in=[r.pk for r in recurrences]).update(
-        status=Recurrence.Status.PAID, paid_at=now, next_attempt_at=None
-    )
+    by_status: dict[str, list[int]] = defaultdict(list)
+    for r in recurrences:
+        by_status[r.status].append(r.pk)
+    for from_, pks in by_status.items():
+        transition_many(
+            Recurrence,
+            pks,
+            from_=from_,
+            to=Recurrence.Status.PAID,
+            reason="Payment received",
+            paid_at=now,
+            next_attempt_at=None,
+        )
     for r in recurrences:
         r.status, r.paid_at, r.next_attempt_at = Recurrence.Status.PAID, now, None
     # A catch-up batch may pay several installments of one subscription.
@@ -342,21 +366,18 @@ def settle_paid_many(recurrences: list[Recurrence], now: datetime) -> None:
 
 def _awaiting_payment(recurrence: Recurrence, answer: GatewayResult, now: datetime) -> None:
     """Cash slip issued (and emailed) or direct debit requested: wait for the webhook."""
-    recurrence.status = Recurrence.Status.PENDING
-    recurrence.next_attempt_at = None
-    fields = ["status", "next_attempt_at"]
+    values = {"next_attempt_at": None}
     if family_of(recurrence.subscription.method) == Family.CASH:
-        recurrence.slip_code = answer.reference
-        recurrence.slip_expires_at = now + timedelta(days=SLIP_DAYS)
-        fields += ["slip_code", "slip_expires_at"]
+        values.update(slip_code=answer.reference, slip_expires_at=now + timedelta(days=SLIP_DAYS))
+    transition(recurrence, Recurrence.Status.PENDING, reason="Waiting for payment", **values)
+    if "slip_code" in values:
         _email_slip(recurrence)
-    recurrence.save(update_fields=fields)
 
 
-def _declined(recurrence: Recurrence, now: datetime) -> None:
-    """Retry on the schedule while the window is open; then the recurrence is unpaid. The
-    first payment is retried by the buyer at checkout, not automatically."""
-    recurrence.attempts_made += 1
+def _declined(recurrence: Recurrence, now: datetime, *, message: str = "") -> None:
+    """Retry on the schedule while the window is open; then the recurrence is unpaid. A
+    declined recurrence makes an Active subscription Overdue at once (seed 002), while retries
+    go on. The first payment is retried by the buyer at checkout, not automatically."""
     retry_at = None
     if recurrence.number > 1:
         for days in RETRY_DAYS:
@@ -364,18 +385,33 @@ def _declined(recurrence: Recurrence, now: datetime) -> None:
             if candidate > now and candidate < recurrence.window_closes_at:
                 retry_at = candidate
                 break
-    recurrence.status = Recurrence.Status.SCHEDULED
-    recurrence.next_attempt_at = retry_at
-    recurrence.save(update_fields=["attempts_made", "status", "next_attempt_at"])
-    if retry_at is None and recurrence.number > 1:
-        mark_unpaid(recurrence, reason="Card declined on every retry")
+    transition(
+        recurrence,
+        Recurrence.Status.SCHEDULED,
+        reason=message or "Declined",
+        attempts_made=recurrence.attempts_made + 1,
+        next_attempt_at=retry_at,
+    )
+    if recurrence.number > 1:
+        subscription = Subscription.objects.select_for_update().get(pk=recurrence.subscription_id)
+        if subscription.status == Subscription.Status.ACTIVE:
+            subscription_transition(
+                subscription=subscription,
+                to=Subscription.Status.OVERDUE,
+                actor=None,
+                reason=f"Recurrence {recurrence.number} declined"
+                + (f"; retried on {retry_at:%Y-%m-%d}" if retry_at else ""),
+            )
+        if retry_at is None:
+            mark_unpaid(recurrence, reason="Card declined on every retry")
 
 
 def mark_unpaid(recurrence: Recurrence, *, reason: str) -> None:
     """A locked recurrence's window closed unpaid: count it and move the subscription."""
-    recurrence.status = Recurrence.Status.UNPAID
-    recurrence.next_attempt_at = None
-    recurrence.save(update_fields=["status", "next_attempt_at"])
+    transition(recurrence, Recurrence.Status.UNPAID, reason=reason, next_attempt_at=None)
+    sale = Sale.objects.select_for_update(of=("self",)).get(pk=recurrence.sale_id)
+    if sale.status == Sale.Status.PENDING:
+        transition(sale, Sale.Status.EXPIRED, reason=reason)
     subscription = Subscription.objects.select_for_update().get(pk=recurrence.subscription_id)
     subscription.consecutive_unpaid += 1
     subscription.save(update_fields=["consecutive_unpaid"])
@@ -412,49 +448,68 @@ def mark_unpaid(recurrence: Recurrence, *, reason: str) -> None:
 
 def payments_expire(*, now: datetime | None = None) -> int:
     """Close what can no longer be paid: cash slips past their date, direct debits and
-    declined cards whose window closed. Returns how many recurrences became unpaid."""
+    declined cards whose window closed. Returns how many recurrences became unpaid. A row
+    that fails is logged and skipped for this run."""
     now = now or timezone.now()
     expired = 0
+    failed: set[int] = set()
     while True:
-        with transaction.atomic():
-            closed = (
-                # direct debit never confirmed
-                Q(status=Recurrence.Status.PENDING, slip_code="", window_closes_at__lte=now)
-                # cash slip past its date (an expired slip is not reissued)
-                | Q(status=Recurrence.Status.PENDING, slip_expires_at__lte=now)
-                # declined with no retry left (a first payment the buyer never completed)
-                | Q(
-                    status=Recurrence.Status.SCHEDULED,
-                    next_attempt_at__isnull=True,
-                    window_closes_at__lte=now,
-                )
+        closed = (
+            # direct debit never confirmed
+            Q(status=Recurrence.Status.PENDING, slip_code="", window_closes_at__lte=now)
+            # cash slip past its date (an expired slip is not reissued)
+            | Q(status=Recurrence.Status.PENDING, slip_expires_at__lte=now)
+            # declined with no retry left (a first payment the buyer never completed)
+            | Q(
+                status=Recurrence.Status.SCHEDULED,
+                next_attempt_at__isnull=True,
+                window_closes_at__lte=now,
             )
-            batch = list(
-                Recurrence.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(closed)
-                .select_related("subscription")
-                .order_by("pk")[:BATCH]
-            )
-            if not batch:
-                return expired
-            for recurrence in batch:
-                reason = (
-                    "Payment slip expired"
-                    if recurrence.slip_code
-                    else "Direct debit not confirmed"
-                    if recurrence.status == Recurrence.Status.PENDING
-                    else "Not paid in time"
-                )
-                PaymentAttempt.objects.filter(
-                    sale_id=recurrence.sale_id, status=PaymentAttempt.Status.PENDING
-                ).update(status=PaymentAttempt.Status.DECLINED, message=reason, finished_at=now)
-                mark_unpaid(recurrence, reason=reason)
-                expired += 1
+        )
+        batch = list(
+            Recurrence.objects.filter(closed)
+            .exclude(pk__in=failed)
+            .order_by("pk")
+            .values_list("pk", "status", "sale_id")[:BATCH]
+        )
+        if not batch:
+            return expired
+        for pk, status, sale_id in batch:
+            try:
+                if status == Recurrence.Status.PENDING:
+                    # Through the payment path, as a webhook's expiry would be.
+                    attempts = list(
+                        PaymentAttempt.objects.filter(
+                            sale_id=sale_id, status=PaymentAttempt.Status.PENDING
+                        )
+                    )
+                    payments_record(outcomes=[(a, expired_result()) for a in attempts], now=now)
+                    if attempts:
+                        expired += 1
+                        failed.add(pk)
+                        continue
+                with transaction.atomic():
+                    recurrence = (
+                        Recurrence.objects.select_for_update(skip_locked=True, of=("self",))
+                        .filter(pk=pk, status=status)
+                        .first()
+                    )
+                    if recurrence is not None:
+                        mark_unpaid(
+                            recurrence,
+                            reason="Direct debit not confirmed"
+                            if status == Recurrence.Status.PENDING
+                            else "Not paid in time",
+                        )
+                        expired += 1
+                    else:
+                        failed.add(pk)
+            except Exception:
+                logger.exception("recurrence %s could not be expired", pk)
+            failed.add(pk)
 
 
 def _email_slip(recurrence: Recurrence) -> None:
-    from django.conf import settings
-
     subscription = recurrence.subscription
     context = {
         "subscription": subscription,

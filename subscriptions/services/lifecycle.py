@@ -1,12 +1,20 @@
 """The subscription status machine: one transition service over Subscription.TRANSITIONS, and
 the cancellations each side may make."""
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.exceptions import InvalidTransition, PermissionDenied
 from accounts.models import User
+from products.models import PaymentAttempt, Sale
+from products.payments import keys
+from products.payments.gateway import get_gateway
+from products.payments.states import transition, transition_many
 from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
+
+logger = logging.getLogger("coprod.billing")
 
 UNPAID_LIMIT = 5
 UNPAID_LIMIT_REASON = f"{UNPAID_LIMIT} consecutive unpaid recurrences"
@@ -29,10 +37,7 @@ def subscription_transition(
         subscription.end_reason = reason[:200]
         subscription.next_charge_date = None
         fields += ["ended_at", "end_reason", "next_charge_date"]
-        # Nothing more is charged: recurrences not yet collected are dropped.
-        subscription.recurrences.filter(status=Recurrence.Status.SCHEDULED).update(
-            status=Recurrence.Status.CANCELED, next_attempt_at=None
-        )
+        _close_outstanding(subscription, reason)
     subscription.save(update_fields=fields)
     SubscriptionEvent.objects.create(
         subscription=subscription,
@@ -42,6 +47,50 @@ def subscription_transition(
         reason=reason[:200],
     )
     return subscription
+
+
+def _close_outstanding(subscription: Subscription, reason: str) -> None:
+    """Nothing more is charged: recurrences not yet collected are dropped, and outstanding
+    slips and debits are voided at the gateway once this commits (a payment that still comes
+    is refunded automatically)."""
+    scheduled = list(
+        subscription.recurrences.filter(status=Recurrence.Status.SCHEDULED).values_list(
+            "pk", flat=True
+        )
+    )
+    transition_many(
+        Recurrence,
+        scheduled,
+        from_=Recurrence.Status.SCHEDULED,
+        to=Recurrence.Status.CANCELED,
+        reason=reason,
+        next_attempt_at=None,
+    )
+    outstanding = list(
+        subscription.recurrences.select_for_update(of=("self",)).filter(
+            status=Recurrence.Status.PENDING
+        )
+    )
+    to_void = []
+    for recurrence in outstanding:
+        transition(recurrence, Recurrence.Status.CANCELED, reason=reason, next_attempt_at=None)
+        sale = Sale.objects.select_for_update(of=("self",)).get(pk=recurrence.sale_id)
+        if sale.status == Sale.Status.PENDING:
+            transition(sale, Sale.Status.EXPIRED, reason=reason)
+        for attempt in sale.attempts.filter(status=PaymentAttempt.Status.PENDING):
+            transition(attempt, PaymentAttempt.Status.EXPIRED, reason="Voided: " + reason)
+            to_void.append((attempt.idempotency_key, attempt.gateway_reference))
+    if to_void:
+        transaction.on_commit(lambda: _void(to_void))
+
+
+def _void(attempts: list[tuple[str, str]]) -> None:
+    gateway = get_gateway()
+    for key, reference in attempts:
+        try:
+            gateway.void(idempotency_key=keys.void_key(attempt_key=key), reference=reference)
+        except Exception:  # a payment that still comes is refunded when it is reported
+            logger.exception("could not void %s", reference)
 
 
 def subscription_cancel(*, subscription: Subscription, actor: User, as_admin: bool = False):

@@ -6,21 +6,21 @@ from django.utils import timezone
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
-from coproduction.services.ledger import ledger_write_splits
-from products.models import Plan, Product, Sale
+from products.models import PaymentAttempt, Plan, Product, Sale
 from products.money import format_money
-from products.services.sales import affiliation_for_code
-from subscriptions.gateway import ChargeRequest, GatewayResult, Outcome, get_gateway
-from subscriptions.models import PaymentAttempt, Recurrence, Subscription
-from subscriptions.payment_methods import Family, Method, family_of, is_available
-from subscriptions.schedule import due_date
-from subscriptions.services.billing import (
-    ATTEMPT_STATUS,
-    LEASE,
-    _awaiting_payment,
-    recurrence_build,
-    settle_paid,
+from products.payments import keys
+from products.payments.methods import Family, Method, family_of, is_available
+from products.payments.services import (
+    AttemptPlan,
+    Charge,
+    attempts_start,
+    payments_collect,
 )
+from products.payments.states import transition
+from products.services.sales import affiliation_for_code
+from subscriptions.models import Recurrence, Subscription
+from subscriptions.schedule import due_date
+from subscriptions.services.billing import LEASE, recurrence_build
 from subscriptions.services.lifecycle import subscription_transition
 
 SWITCH_FAMILY_ADVICE = (
@@ -46,12 +46,14 @@ def subscription_start(
     country: str,
     token: str,
     affiliate_code: str | None,
-    checkout_key: str,
+    checkout_token: str,
     second_token: str = "",
     second_amount_minor: int | None = None,
 ) -> Subscription:
     """Create the subscription (Initiated) with its first recurrence, or find it again when the
-    same checkout form is submitted twice; then pay the first installment."""
+    same checkout form is submitted twice; then pay the first installment. The key comes from
+    a token this server issued to this buyer."""
+    checkout_key = keys.checkout_key(buyer_id=buyer.pk, token=checkout_token)
     existing = Subscription.objects.filter(checkout_key=checkout_key).first()
     if existing is None:
         if second_token:  # refuse a bad split before anything is created
@@ -70,8 +72,8 @@ def subscription_start(
             affiliate_code=affiliate_code,
             checkout_key=checkout_key,
         )
-    elif existing.buyer_id != buyer.pk:
-        raise DomainError("This checkout form is not valid any more. Reload the page.")
+    elif existing.plan_id != plan.pk:
+        raise DomainError(keys.FORM_EXPIRED)
     if existing.status != Subscription.Status.INITIATED:
         return existing
     if method != existing.method or country.upper() != existing.country:
@@ -96,9 +98,7 @@ def _change_method(subscription: Subscription, *, method: str, country: str, tok
         recurrence = Recurrence.objects.select_for_update(of=("self",)).get(
             subscription=subscription, number=1
         )
-        unknown = recurrence.sale.attempts.filter(
-            status__in=[PaymentAttempt.Status.STARTED, PaymentAttempt.Status.TIMEOUT]
-        )
+        unknown = recurrence.sale.attempts.filter(status__in=PaymentAttempt.UNKNOWN)
         if recurrence.status != Recurrence.Status.SCHEDULED or unknown.exists():
             return  # under way, or a lost answer to settle first: pay_first says which
         subscription.method, subscription.country = method, country.upper()
@@ -194,9 +194,9 @@ def _start_free(subscription: Subscription) -> None:
 def subscription_pay_first(
     *, subscription: Subscription, second_token: str = "", second_amount_minor: int | None = None
 ) -> Subscription:
-    """Charge the first installment: record the attempt(s) and commit, call the gateway, record
-    the outcome. With two cards the first installment is split; if either card fails, what the
-    other charged is refunded."""
+    """Charge the first installment through the one payment path. With two cards the first
+    installment is split; if either card fails, what the other charged is given back."""
+    now = timezone.now()
     with transaction.atomic():
         recurrence = (
             Recurrence.objects.select_for_update(of=("self",))
@@ -205,121 +205,60 @@ def subscription_pay_first(
         )
         if recurrence.status == Recurrence.Status.PAID:
             return subscription
-        # A request that died while paying leaves its attempts started; past the lease the
-        # buyer's retry takes them over.
-        stale = (
-            recurrence.status == Recurrence.Status.COLLECTING
-            and not recurrence.sale.attempts.filter(
-                status=PaymentAttempt.Status.STARTED, started_at__gt=timezone.now() - LEASE
-            ).exists()
-        )
-        if recurrence.status in (Recurrence.Status.COLLECTING, Recurrence.Status.PENDING):
-            if not stale:
-                raise DomainError("Your payment is already being processed. Please wait.")
-        elif recurrence.status != Recurrence.Status.SCHEDULED:
+        if recurrence.status == Recurrence.Status.PENDING:
+            raise DomainError("This subscription is waiting for your payment slip or debit.")
+        if recurrence.status not in (Recurrence.Status.SCHEDULED, Recurrence.Status.COLLECTING):
             raise InvalidTransition("This subscription can no longer be paid.")
-        lost = list(
-            recurrence.sale.attempts.filter(
-                status__in=[PaymentAttempt.Status.TIMEOUT, PaymentAttempt.Status.STARTED]
-            ).order_by("number")
-        )
-        if lost and sum(a.amount_minor for a in lost) == recurrence.amount_minor:
-            # The last try's answer was lost and it may have charged: ask again with the same
-            # keys (the gateway answers for the first call) rather than charge anew.
-            attempts, tokens = lost, [subscription.payment_token] * len(lost)
-            PaymentAttempt.objects.filter(pk__in=[a.pk for a in lost]).update(
-                status=PaymentAttempt.Status.STARTED, started_at=timezone.now()
-            )
-        else:
-            amounts = [recurrence.amount_minor]
-            tokens = [subscription.payment_token]
-            if second_token:
-                _split_check(
-                    method=subscription.method,
-                    amount_minor=recurrence.amount_minor,
-                    second_amount_minor=second_amount_minor,
-                    currency=recurrence.sale.currency,
-                )
-                amounts = [recurrence.amount_minor - second_amount_minor, second_amount_minor]
-                tokens.append(second_token.strip())
-            done = recurrence.sale.attempts.count()
-            attempts = PaymentAttempt.objects.bulk_create(
-                [
-                    PaymentAttempt(
-                        sale=recurrence.sale,
-                        number=done + i + 1,
-                        idempotency_key=f"sale-{recurrence.sale_id}-attempt-{done + i + 1}",
-                        amount_minor=amount,
-                        method=subscription.method,
-                    )
-                    for i, amount in enumerate(amounts)
-                ]
-            )
-        recurrence.status = Recurrence.Status.COLLECTING
-        # A single-card payment carries the collector's lease: if this request dies and the
-        # buyer never comes back, the billing run asks the gateway again with the same key.
-        recurrence.next_attempt_at = timezone.now() + LEASE if len(attempts) == 1 else None
-        recurrence.save(update_fields=["status", "next_attempt_at"])
-    gateway = get_gateway()
-    answers = gateway.charge_many(
-        [
-            ChargeRequest(
-                idempotency_key=attempt.idempotency_key,
-                amount_minor=attempt.amount_minor,
-                currency=recurrence.sale.currency,
+        amounts = (recurrence.amount_minor,)
+        tokens = [subscription.payment_token]
+        if second_token:
+            _split_check(
                 method=subscription.method,
-                token=token,
+                amount_minor=recurrence.amount_minor,
+                second_amount_minor=second_amount_minor,
+                currency=recurrence.sale.currency,
             )
+            amounts = (recurrence.amount_minor - second_amount_minor, second_amount_minor)
+            tokens.append(second_token.strip())
+        # A request that died while paying leaves its attempts started; past the lease the
+        # buyer's retry takes them over (same keys).
+        [attempts] = attempts_start(
+            plans=[AttemptPlan(recurrence.sale_id, amounts, subscription.method)],
+            now=now,
+            fresh_after=now - LEASE,
+        )
+        if len(attempts) != len(tokens):  # asking again about a lost answer: its own token
+            tokens = [subscription.payment_token] * len(attempts)
+        values = {
+            # A single-card payment carries the collector's lease: if this request dies and
+            # the buyer never comes back, the billing run asks again with the same key.
+            "next_attempt_at": now + LEASE if len(attempts) == 1 else None
+        }
+        if recurrence.status == Recurrence.Status.SCHEDULED:
+            transition(recurrence, Recurrence.Status.COLLECTING, reason="Checkout", **values)
+        else:
+            Recurrence.objects.filter(pk=recurrence.pk).update(**values)
+    outcome = payments_collect(
+        [
+            Charge(attempt=attempt, currency=recurrence.sale.currency, token=token)
             for attempt, token in zip(attempts, tokens, strict=True)
         ]
-    )
-    results = [a if isinstance(a, GatewayResult) else None for a in answers]
-    approved = [r is not None and r.outcome == Outcome.APPROVED for r in results]
-    if not all(approved):
-        for attempt, result, ok in zip(attempts, results, approved, strict=True):
-            if ok:  # give back what one card paid when the other failed
-                gateway.refund(
-                    idempotency_key=f"void-{attempt.idempotency_key}",
-                    reference=result.reference,
-                    amount_minor=attempt.amount_minor,
-                )
-    now = timezone.now()
-    with transaction.atomic():
-        recurrence = (
-            Recurrence.objects.select_for_update(of=("self",))
-            .select_related("sale", "subscription__plan__product", "subscription__buyer")
-            .get(pk=recurrence.pk)
-        )
-        if recurrence.status != Recurrence.Status.COLLECTING:
-            # A retry that took over after the lease recorded the same answers already.
-            subscription.refresh_from_db()
-            return subscription
-        for attempt, result in zip(attempts, results, strict=True):
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(
-                status=ATTEMPT_STATUS[result.outcome] if result else PaymentAttempt.Status.TIMEOUT,
-                gateway_reference=result.reference if result else "",
-                message=(result.message if result else "No answer from the gateway")[:200],
-                finished_at=now,
-            )
-        if all(approved):
-            settle_paid(recurrence, now)
-            ledger_write_splits(sale_ids=[recurrence.sale_id])
-        elif results[0] is not None and results[0].outcome == Outcome.PENDING:
-            _awaiting_payment(recurrence, results[0], now)
-        else:  # the buyer retries at checkout; no automatic retry of a first payment
-            recurrence.status = Recurrence.Status.SCHEDULED
-            recurrence.next_attempt_at = None
-            recurrence.save(update_fields=["status", "next_attempt_at"])
+    )[recurrence.sale_id]
     subscription.refresh_from_db()
-    if not all(approved) and not (results[0] and results[0].outcome == Outcome.PENDING):
-        failed = next(r for r, ok in zip(results, approved, strict=True) if not ok)
+    if outcome in ("paid", "awaiting", "settled", "attention"):
+        return subscription
+    if outcome == "lost":
         raise DomainError(
-            failed.message
-            if failed
-            else "The payment service did not answer in time. Try again: you will not be "
-            "charged twice."
+            "The payment service did not answer in time. Try again: you will not be charged twice."
         )
-    return subscription
+    failed = (
+        recurrence.sale.attempts.exclude(
+            status__in=[PaymentAttempt.Status.APPROVED, PaymentAttempt.Status.VOIDED]
+        )
+        .order_by("-number")
+        .first()
+    )
+    raise DomainError(failed.message if failed and failed.message else "The payment failed.")
 
 
 def subscription_update_payment(

@@ -1,86 +1,84 @@
-"""Gateway notifications: cash slips and direct debits confirmed or expired. Signed with HMAC
-and deduplicated by event id, so a replayed notification changes nothing."""
+"""Gateway notifications: cash slips and direct debits confirmed or expired, through the one
+payment path. Signed with HMAC-SHA256 (`X-Gateway-Signature: sha256=<hex>`, nothing else),
+every signed event stored whole, deduplicated by its full id: a replay changes nothing."""
 
 import hashlib
 import hmac
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.exceptions import DomainError
-from coproduction.services.ledger import ledger_write_splits
-from products.services.sales import payment_record_outcome
-from subscriptions.gateway import MESSAGES, GatewayResult, Outcome
-from subscriptions.models import PaymentAttempt, Recurrence, WebhookEvent
-from subscriptions.services.billing import mark_unpaid, settle_paid
+from products.models import PaymentAttempt, WebhookEvent
+from products.payments.gateway import GatewayResult, Outcome
+from products.payments.services import expired_result, payments_record
 
 KINDS = ("payment.confirmed", "payment.expired")
+SIGNATURE_PREFIX = "sha256="
 
 
 def sign(body: bytes) -> str:
-    return hmac.new(settings.GATEWAY_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    """The header value the gateway sends for this body."""
+    digest = hmac.new(settings.GATEWAY_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return SIGNATURE_PREFIX + digest
 
 
 def signature_valid(body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(body), (signature or "").removeprefix("sha256="))
+    """Only the documented format: `sha256=` and 64 lowercase hex digits."""
+    if not settings.GATEWAY_WEBHOOK_SECRET or not isinstance(signature, str):
+        return False
+    return hmac.compare_digest(sign(body).encode(), signature.encode())
 
 
 def webhook_handle(*, event_id: str, kind: str, reference: str, payload: dict) -> str:
-    """Apply one notification; returns what happened ("processed", "duplicate", "ignored")."""
+    """Store and apply one notification; returns what happened ("processed", "duplicate",
+    "ignored" for a reference no payment has yet, "paid_late", "refunded")."""
     if kind not in KINDS or not event_id or not reference:
         raise DomainError(
             f"Unknown event: expected an id, a type in {', '.join(KINDS)} and a payment reference."
         )
     with transaction.atomic():
-        attempt = (
-            PaymentAttempt.objects.select_for_update()
-            .filter(gateway_reference=reference, status=PaymentAttempt.Status.PENDING)
-            .select_related("sale")
-            .first()
-        )
-        if attempt is None:
-            # Unknown or already settled. Not stored: if the notification came before the
-            # attempt was recorded, the gateway's retry of the same event must still apply.
-            if WebhookEvent.objects.filter(event_id=event_id[:80]).exists():
-                return "duplicate"
-            return "ignored"
         try:
             with transaction.atomic():
-                WebhookEvent.objects.create(event_id=event_id[:80], kind=kind, payload=payload)
+                event = WebhookEvent.objects.create(
+                    event_id=event_id, kind=kind, reference=reference[:80], payload=payload
+                )
         except IntegrityError:
-            return "duplicate"
-        sale = attempt.sale
-        if sale.subscription_id is None:
-            outcome = Outcome.APPROVED if kind == "payment.confirmed" else Outcome.DECLINED
-            if outcome == Outcome.APPROVED:
-                payment_record_outcome(
-                    attempt=attempt, result=GatewayResult(outcome, reference, MESSAGES[outcome])
-                )
-            else:
-                PaymentAttempt.objects.filter(pk=attempt.pk).update(
-                    status=PaymentAttempt.Status.DECLINED,
-                    message="Payment expired",
-                    finished_at=timezone.now(),
-                )
-            return "processed"
-        recurrence = (
-            Recurrence.objects.select_for_update(of=("self",))
-            .select_related("sale", "subscription__plan__product", "subscription__buyer")
-            .get(sale=sale)
+            event = WebhookEvent.objects.select_for_update().get(event_id=event_id)
+            if event.result != WebhookEvent.Result.UNMATCHED:
+                return "duplicate"
+        attempt = (
+            PaymentAttempt.objects.filter(gateway_reference=reference)
+            .select_related("sale")
+            .order_by("-pk")
+            .first()
         )
-        now = timezone.now()
-        if kind == "payment.confirmed":
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(
-                status=PaymentAttempt.Status.APPROVED, message="Payment confirmed", finished_at=now
-            )
-            if recurrence.status == Recurrence.Status.PENDING:
-                settle_paid(recurrence, now)
-                ledger_write_splits(sale_ids=[sale.pk])
-        else:
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(
-                status=PaymentAttempt.Status.DECLINED, message="Payment expired", finished_at=now
-            )
-            if recurrence.status == Recurrence.Status.PENDING:
-                mark_unpaid(recurrence, reason="Payment expired")
-    return "processed"
+        result = _apply(attempt, kind)
+        event.result = result
+        event.save(update_fields=["result"])
+    return {
+        WebhookEvent.Result.UNMATCHED: "ignored",
+        WebhookEvent.Result.ALREADY_SETTLED: "ignored",
+        WebhookEvent.Result.PAID_LATE: "paid_late",
+        WebhookEvent.Result.REFUNDED: "refunded",
+    }.get(result, "processed")
+
+
+def _apply(attempt: PaymentAttempt | None, kind: str) -> str:
+    if attempt is None:
+        # Not stored as handled: if it came before the attempt was recorded, the gateway's
+        # retry of the same event still applies.
+        return WebhookEvent.Result.UNMATCHED
+    if kind == "payment.expired":
+        if attempt.status != PaymentAttempt.Status.PENDING:
+            return WebhookEvent.Result.ALREADY_SETTLED
+        payments_record(outcomes=[(attempt, expired_result())])
+        return WebhookEvent.Result.PROCESSED
+    if attempt.status not in (PaymentAttempt.Status.PENDING, PaymentAttempt.Status.EXPIRED):
+        return WebhookEvent.Result.ALREADY_SETTLED
+    late = attempt.status == PaymentAttempt.Status.EXPIRED
+    confirmed = GatewayResult(Outcome.APPROVED, attempt.gateway_reference, "Payment confirmed")
+    report = payments_record(outcomes=[(attempt, confirmed)])[attempt.sale_id]
+    if report == "refunding":
+        return WebhookEvent.Result.REFUNDED
+    return WebhookEvent.Result.PAID_LATE if late else WebhookEvent.Result.PROCESSED

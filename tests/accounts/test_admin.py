@@ -7,6 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import AccountValidation
+from products.models import WebhookEvent
 from products.services.sales import sale_refund
 from tests.factories import (
     AccountValidationFactory,
@@ -43,6 +44,7 @@ def data():
     ProductFactory()
     sale = SaleFactory(paid=True)
     sale_refund(sale=sale, actor=sale.product.producer, amount_minor=100, reason="Partial")
+    WebhookEvent.objects.create(event_id="evt-1", kind="payment.confirmed", payload={})
     return AffiliationFactory(approved=True)
 
 

@@ -3,7 +3,8 @@ wallet tokens, cash and debit methods pending, and one answer per idempotency ke
 
 import pytest
 
-from subscriptions.gateway import (
+from products.models import SimulatedGatewayCharge
+from products.payments.gateway import (
     MESSAGES,
     GatewayTimeout,
     Outcome,
@@ -11,8 +12,7 @@ from subscriptions.gateway import (
     get_gateway,
     normalize_token,
 )
-from subscriptions.models import SimulatedGatewayCharge
-from subscriptions.payment_methods import (
+from products.payments.methods import (
     Family,
     Method,
     family_of,
@@ -115,7 +115,7 @@ def test_refund_is_remembered_by_key():
 
 
 def test_get_gateway_builds_the_configured_class(settings):
-    settings.PAYMENT_GATEWAY = "subscriptions.gateway.SimulatedGateway"
+    settings.PAYMENT_GATEWAY = "products.payments.gateway.SimulatedGateway"
     assert isinstance(get_gateway(), SimulatedGateway)
 
 

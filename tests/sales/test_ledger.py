@@ -16,11 +16,16 @@ from coproduction.models import Contract, LedgerEntry, LedgerImmutable
 from coproduction.services.changes import change_request_accept
 from coproduction.services.contracts import contract_accept, contract_cancel, contract_invite
 from coproduction.services.ledger import applicable_contracts, ledger_write_splits
-from products.models import Affiliation, Sale
-from products.services.sales import payment_record_outcome, sale_pay, sale_start
-from subscriptions.gateway import GatewayResult, Outcome
-from subscriptions.models import PaymentAttempt
-from tests.factories import AffiliationFactory, ProductFactory, UserFactory
+from products.models import Affiliation, PaymentAttempt, Sale
+from products.payments.gateway import GatewayResult, Outcome
+from products.services.sales import sale_pay, sale_start
+from tests.factories import (
+    AffiliationFactory,
+    ProductFactory,
+    UserFactory,
+    checkout_token,
+    record_outcome,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +72,11 @@ def buy(product, *, buyer=None, code=None, method="card", country="BR", token=AP
     """Checkout through the services: start the sale, then pay it."""
     sale = sale_start(
         product=product,
-        buyer=buyer or UserFactory(),
+        buyer=(buyer_ := buyer or UserFactory()),
         method=method,
         country=country,
         affiliate_code=code,
-        checkout_key=uuid.uuid4().hex,
+        checkout_token=checkout_token(buyer_, uuid.uuid4().hex),
     )
     return sale_pay(sale=sale, token=token)
 
@@ -396,7 +401,7 @@ def test_cash_sale_started_before_the_contract_but_paid_after_it_pays_the_cocrea
         method="boleto",
         country="BR",
         affiliate_code=None,
-        checkout_key="slip",
+        checkout_token=checkout_token(world.buyer, "slip"),
     )
     sale = sale_pay(sale=sale, token="")
     assert sale.status == Sale.Status.PENDING
@@ -404,7 +409,7 @@ def test_cash_sale_started_before_the_contract_but_paid_after_it_pays_the_cocrea
 
     attempt = PaymentAttempt.objects.get(sale=sale)
     approved = GatewayResult(Outcome.APPROVED, attempt.gateway_reference, "Paid")
-    sale = payment_record_outcome(attempt=attempt, result=approved)
+    sale = record_outcome(attempt=attempt, result=approved)
 
     assert sale.status == Sale.Status.PAID
     assert split_of(sale) == [
@@ -447,20 +452,20 @@ def test_ledger_write_splits_skips_unpaid_sales_and_splits_a_paid_one_missing_it
     product = ProductFactory()
     pending = sale_start(
         product=product,
-        buyer=UserFactory(),
+        buyer=(buyer_ := UserFactory()),
         method="card",
         country="BR",
         affiliate_code=None,
-        checkout_key="pending",
+        checkout_token=checkout_token(buyer_, "pending"),
     )
     # A sale marked paid by a batch that crashed before writing its ledger.
     unsplit = sale_start(
         product=product,
-        buyer=UserFactory(),
+        buyer=(buyer_ := UserFactory()),
         method="card",
         country="BR",
         affiliate_code=None,
-        checkout_key="unsplit",
+        checkout_token=checkout_token(buyer_, "unsplit"),
     )
     Sale.objects.filter(pk=unsplit.pk).update(status=Sale.Status.PAID, paid_at=timezone.now())
 

@@ -10,13 +10,19 @@ from django.utils import timezone
 from accounts.exceptions import DomainError, InvalidTransition
 from coproduction.models import LedgerEntry, TermsOfUse
 from coproduction.services import ledger
-from products.models import Refund, Sale
+from products.models import PaymentAttempt, Refund, Sale, SimulatedGatewayCharge
+from products.payments.gateway import SimulatedGateway
 from products.services import sales as services
 from products.services.sales import sale_pay, sale_refund, sale_start
-from subscriptions.gateway import SimulatedGateway
-from subscriptions.models import PaymentAttempt, SimulatedGatewayCharge
 from tests.concurrency import errors, run_together
-from tests.factories import AffiliationFactory, ProductFactory, SaleFactory, UserFactory
+from tests.factories import (
+    AffiliationFactory,
+    ProductFactory,
+    SaleFactory,
+    UserFactory,
+    checkout_token,
+    use_gateway,
+)
 from tests.sales.test_ledger import cocreator_contract
 
 pytestmark = [
@@ -42,17 +48,17 @@ class SlowGateway(SimulatedGateway):
 
 @pytest.mark.parametrize("gateway", [SimulatedGateway, SlowGateway], ids=["fast", "slow"])
 def test_two_payments_of_one_sale_charge_once(monkeypatch, gateway):
-    monkeypatch.setattr(services, "get_gateway", gateway)
+    use_gateway(monkeypatch, gateway)
     product = ProductFactory()
     affiliation = AffiliationFactory(product=product, approved=True)
     cocreator_contract(product, percent="10")
     sale = sale_start(
         product=product,
-        buyer=UserFactory(),
+        buyer=(buyer_ := UserFactory()),
         method="card",
         country="BR",
         affiliate_code=affiliation.code,
-        checkout_key="race",
+        checkout_token=checkout_token(buyer_, "race"),
     )
 
     results = run_together(
@@ -80,8 +86,10 @@ def test_two_payments_of_one_sale_charge_once(monkeypatch, gateway):
 
 
 def test_the_same_form_submitted_twice_at_once_makes_one_sale_and_one_charge(monkeypatch):
-    monkeypatch.setattr(services, "get_gateway", SlowGateway)
+    use_gateway(monkeypatch, SlowGateway)
     product, buyer = ProductFactory(), UserFactory()
+
+    token = checkout_token(buyer, "double-click")
 
     def submit():
         sale = sale_start(
@@ -90,7 +98,7 @@ def test_the_same_form_submitted_twice_at_once_makes_one_sale_and_one_charge(mon
             method="card",
             country="BR",
             affiliate_code=None,
-            checkout_key="double-click",
+            checkout_token=token,
         )
         return sale_pay(sale=sale, token=APPROVED)
 
@@ -106,13 +114,13 @@ def test_the_same_form_submitted_twice_at_once_makes_one_sale_and_one_charge(mon
 def test_two_refunds_of_60_percent_at_once_one_wins(monkeypatch):
     sale = SaleFactory(paid=True)
     producer = sale.product.producer
-    original = services.ledger_write_reversal
+    original = ledger.ledger_write_reversal
 
     def slow_reversal(**kwargs):
         time.sleep(0.3)  # hold the sale's lock: the other refund must wait, then see less left
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "ledger_write_reversal", slow_reversal)
+    monkeypatch.setattr(ledger, "ledger_write_reversal", slow_reversal)
 
     results = run_together(
         lambda: sale_refund(sale=sale, actor=producer, amount_minor=6000),
@@ -133,13 +141,13 @@ def test_two_refunds_of_60_percent_at_once_one_wins(monkeypatch):
 
 def test_a_refund_and_a_chargeback_at_once_never_take_back_more_than_was_paid(monkeypatch):
     sale = SaleFactory(paid=True)
-    original = services.ledger_write_reversal
+    original = ledger.ledger_write_reversal
 
     def slow_reversal(**kwargs):
         time.sleep(0.3)
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "ledger_write_reversal", slow_reversal)
+    monkeypatch.setattr(ledger, "ledger_write_reversal", slow_reversal)
 
     results = run_together(
         lambda: sale_refund(sale=sale, actor=sale.product.producer, amount_minor=7000),
@@ -162,11 +170,11 @@ def test_ledger_write_splits_from_two_threads_writes_each_split_once(monkeypatch
     sales = [
         sale_start(
             product=product,
-            buyer=UserFactory(),
+            buyer=(buyer_ := UserFactory()),
             method="card",
             country="BR",
             affiliate_code=None,
-            checkout_key=f"batch-{n}",
+            checkout_token=checkout_token(buyer_, f"batch-{n}"),
         )
         for n in range(5)
     ]

@@ -11,17 +11,21 @@ from django.utils import timezone
 
 from accounts.exceptions import DomainError, InvalidTransition
 from coproduction.models import LedgerEntry
-from products.models import Sale
-from products.services import sales as services
+from products.models import Sale, SimulatedGatewayCharge
+from products.payments.gateway import MESSAGES, GatewayResult, Outcome, SimulatedGateway
 from products.services.sales import (
     affiliation_for_code,
-    payment_record_outcome,
     sale_pay,
     sale_start,
 )
-from subscriptions.gateway import MESSAGES, GatewayResult, Outcome, SimulatedGateway
-from subscriptions.models import SimulatedGatewayCharge
-from tests.factories import AffiliationFactory, ProductFactory, UserFactory
+from tests.factories import (
+    AffiliationFactory,
+    ProductFactory,
+    UserFactory,
+    checkout_token,
+    record_outcome,
+    use_gateway,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,13 +37,14 @@ TIMEOUT = "4000000000000259"
 
 
 def start(product, buyer=None, *, method="card", country="BR", code=None, key="form-1"):
+    buyer = buyer or UserFactory()
     return sale_start(
         product=product,
-        buyer=buyer or UserFactory(),
+        buyer=buyer,
         method=method,
         country=country,
         affiliate_code=code,
-        checkout_key=key,
+        checkout_token=checkout_token(buyer, key),
     )
 
 
@@ -77,13 +82,26 @@ def test_the_same_form_submitted_twice_finds_the_same_sale():
 
 
 def test_someone_elses_checkout_key_is_refused():
-    product = ProductFactory()
-    start(product, key="taken")
+    product, owner = ProductFactory(), UserFactory()
+    start(product, owner, key="taken")
+    token = checkout_token(owner, "taken")
+
+    def submit(buyer, product, token):
+        return sale_start(
+            product=product,
+            buyer=buyer,
+            method="card",
+            country="BR",
+            affiliate_code=None,
+            checkout_token=token,
+        )
 
     with pytest.raises(DomainError, match="not valid any more"):
-        start(product, UserFactory(), key="taken")
+        submit(UserFactory(), product, token)  # another buyer replaying my form
     with pytest.raises(DomainError, match="not valid any more"):
-        start(ProductFactory(), Sale.objects.get().buyer, key="taken")
+        submit(owner, ProductFactory(), token)  # my form, sent to another product
+    with pytest.raises(DomainError, match="not valid any more"):
+        submit(owner, product, "sub-1-2")  # a key typed by hand
     assert Sale.objects.count() == 1
 
 
@@ -232,7 +250,7 @@ def test_an_attempt_in_flight_blocks_a_second_payment_until_it_is_stale(
     sale, monkeypatch, time_machine
 ):
     time_machine.move_to(timezone.now(), tick=False)
-    monkeypatch.setattr(services, "get_gateway", CrashingGateway)
+    use_gateway(monkeypatch, CrashingGateway)
     with pytest.raises(ConnectionResetError):
         sale_pay(sale=sale, token=APPROVED)
     monkeypatch.undo()
@@ -293,9 +311,9 @@ def test_confirming_a_pending_attempt_pays_once_however_often_it_is_recorded():
     attempt = sale.attempts.get()
     confirmed = GatewayResult(Outcome.APPROVED, attempt.gateway_reference, "Paid")
 
-    first = payment_record_outcome(attempt=attempt, result=confirmed)
+    first = record_outcome(attempt=attempt, result=confirmed)
     paid_at = first.paid_at
-    second = payment_record_outcome(attempt=attempt, result=confirmed)
+    second = record_outcome(attempt=attempt, result=confirmed)
 
     assert first.status == second.status == Sale.Status.PAID
     assert second.paid_at == paid_at
@@ -308,9 +326,7 @@ def test_recording_an_outcome_again_on_a_finished_attempt_changes_nothing(sale):
         sale_pay(sale=sale, token=DECLINED)
     attempt = sale.attempts.get()
 
-    payment_record_outcome(
-        attempt=attempt, result=GatewayResult(Outcome.APPROVED, "sim_forged", "Paid")
-    )
+    record_outcome(attempt=attempt, result=GatewayResult(Outcome.APPROVED, "sim_forged", "Paid"))
 
     sale.refresh_from_db()
     attempt.refresh_from_db()

@@ -12,12 +12,16 @@ from django.utils import timezone
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from coproduction.models import LedgerEntry
-from products.models import Refund, Sale
-from products.services import sales as services
+from products.models import Refund, Sale, SimulatedGatewayCharge
+from products.payments.gateway import SimulatedGateway
 from products.services.sales import sale_chargeback, sale_pay, sale_refund
-from subscriptions.gateway import SimulatedGateway
-from subscriptions.models import SimulatedGatewayCharge
-from tests.factories import AffiliationFactory, ProductFactory, SaleFactory, UserFactory
+from tests.factories import (
+    AffiliationFactory,
+    ProductFactory,
+    SaleFactory,
+    UserFactory,
+    use_gateway,
+)
 from tests.sales.test_ledger import buy, cocreator_contract
 
 pytestmark = pytest.mark.django_db
@@ -201,7 +205,12 @@ def test_the_gateway_refunds_the_approved_payment_with_a_key_per_refund(sale):
     refund = sale_refund(sale=sale, actor=sale.product.producer, amount_minor=2500)
 
     charge = SimulatedGatewayCharge.objects.get(kind="refund")
-    assert (charge.idempotency_key, charge.amount_minor) == (f"refund-{refund.pk}", 2500)
+    paid = sale.attempts.get(status="approved")
+    assert (charge.idempotency_key, charge.amount_minor) == (
+        f"refund-{refund.pk}-attempt-{paid.pk}",
+        2500,
+    )
+    assert refund.status == Refund.Status.SUCCEEDED
     refund.refresh_from_db()
     assert refund.gateway_reference == charge.reference
 
@@ -221,7 +230,7 @@ class WatchingGateway(SimulatedGateway):
 
 
 def test_the_gateway_is_never_called_inside_a_transaction(monkeypatch):
-    monkeypatch.setattr(services, "get_gateway", WatchingGateway)
+    use_gateway(monkeypatch, WatchingGateway)
     WatchingGateway.depths = []
     sale = SaleFactory()
     outside = len(connection.atomic_blocks)  # the test's own transaction

@@ -11,19 +11,15 @@ import time_machine
 from django.utils import timezone
 
 from coproduction.models import LedgerEntry
-from subscriptions.models import (
-    PaymentAttempt,
-    Recurrence,
-    SimulatedGatewayCharge,
-    Subscription,
-)
+from products.models import PaymentAttempt, SimulatedGatewayCharge
+from subscriptions.models import Recurrence, Subscription
 from subscriptions.services.billing import (
     payments_expire,
     recurrences_collect,
     recurrences_create_due,
 )
 from subscriptions.services.subscribe import subscription_start
-from tests.factories import PlanFactory, UserFactory
+from tests.factories import PlanFactory, UserFactory, checkout_token
 
 APPROVED = "4242424242424242"
 DECLINED = "4000000000000002"
@@ -39,7 +35,8 @@ def at(day: date, clock: time = NOON) -> datetime:
 
 
 def subscribe(plan=None, buyer=None, *, method="card", country="BR", token=APPROVED, **extra):
-    """Subscribe through the checkout service with a fresh checkout key."""
+    """Subscribe through the checkout service with a fresh checkout form (`checkout_key` names
+    a form: the same name for the same buyer is the same form submitted again)."""
     plan = plan or PlanFactory()
     buyer = buyer or UserFactory()
     return subscription_start(
@@ -49,7 +46,8 @@ def subscribe(plan=None, buyer=None, *, method="card", country="BR", token=APPRO
         country=country,
         token=token,
         affiliate_code=extra.pop("affiliate_code", None),
-        checkout_key=extra.pop("checkout_key", uuid.uuid4().hex),
+        checkout_token=extra.pop("checkout_token", None)
+        or checkout_token(buyer, extra.pop("checkout_key", uuid.uuid4().hex)),
         **extra,
     )
 

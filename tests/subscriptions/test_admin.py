@@ -15,10 +15,12 @@ from tests.subscriptions.factories import DECLINED, subscribe
 pytestmark = pytest.mark.django_db
 
 S = Subscription.Status
+PAYMENTS = {"paymentattempt", "simulatedgatewaycharge", "webhookevent", "stateevent"}
+# "app_model" of the subscription models and the payment path's (products.payments).
 OURS = sorted(
-    model._meta.model_name
+    f"{model._meta.app_label}_{model._meta.model_name}"
     for model in admin.site._registry
-    if model._meta.app_label == "subscriptions"
+    if model._meta.app_label == "subscriptions" or model._meta.model_name in PAYMENTS
 )
 CHANGELIST = reverse("admin:subscriptions_subscription_changelist")
 
@@ -50,22 +52,25 @@ def data():
 
 def test_every_subscription_model_is_registered():
     assert set(OURS) == {
-        "paymentattempt",
-        "recurrence",
-        "simulatedgatewaycharge",
-        "subscription",
-        "webhookevent",
+        "products_paymentattempt",
+        "subscriptions_recurrence",
+        "products_simulatedgatewaycharge",
+        "products_stateevent",
+        "subscriptions_subscription",
+        "products_webhookevent",
     }
 
 
 @pytest.mark.parametrize("model", OURS)
 def test_changelist_and_change_page_open(client, superuser, data, model):
-    changelist = client.get(reverse(f"admin:subscriptions_{model}_changelist"))
+    changelist = client.get(reverse(f"admin:{model}_changelist"))
     assert changelist.status_code == 200
-    model_class = next(m for m in admin.site._registry if m._meta.model_name == model)
+    model_class = next(
+        m for m in admin.site._registry if f"{m._meta.app_label}_{m._meta.model_name}" == model
+    )
     obj = model_class.objects.first()
     assert obj is not None, "the fixture should make a row of every model"
-    change = client.get(reverse(f"admin:subscriptions_{model}_change", args=[obj.pk]))
+    change = client.get(reverse(f"admin:{model}_change", args=[obj.pk]))
     assert change.status_code == 200
 
 
@@ -77,9 +82,17 @@ def test_changelist_search_and_filters(client, superuser, data):
     assert response.context["cl"].result_count == 1
 
 
-@pytest.mark.parametrize("model", ["subscription", "recurrence", "paymentattempt", "webhookevent"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "subscriptions_subscription",
+        "subscriptions_recurrence",
+        "products_paymentattempt",
+        "products_webhookevent",
+    ],
+)
 def test_rows_cannot_be_added_by_hand(client, superuser, model):
-    assert client.get(reverse(f"admin:subscriptions_{model}_add")).status_code == 403
+    assert client.get(reverse(f"admin:{model}_add")).status_code == 403
 
 
 def test_cancel_as_admin_action(client, superuser, data):

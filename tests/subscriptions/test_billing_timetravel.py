@@ -14,9 +14,10 @@ from coproduction.models import Contract, LedgerEntry
 from coproduction.services.changes import change_request_accept
 from coproduction.services.contracts import contract_accept, contract_cancel, contract_invite
 from coproduction.services.ledger import ledger_write_splits
-from products.models import Plan, Sale
-from subscriptions import gateway as gateway_module
-from subscriptions.models import PaymentAttempt, Recurrence, SimulatedGatewayCharge, Subscription
+from products.models import PaymentAttempt, Plan, Sale, SimulatedGatewayCharge
+from products.payments import gateway as gateway_module
+from products.payments import services as payments
+from subscriptions.models import Recurrence, Subscription
 from subscriptions.services import billing
 from subscriptions.services.lifecycle import UNPAID_LIMIT_REASON
 from subscriptions.services.subscribe import subscription_update_payment
@@ -205,7 +206,7 @@ def test_second_card_declined_refunds_the_first_and_the_subscription_lapses():
     assert subscription.status == S.INACTIVE
     (recurrence,) = recurrences(subscription)
     assert recurrence.status == R.UNPAID
-    assert recurrence.sale.status == Sale.Status.PENDING
+    assert recurrence.sale.status == Sale.Status.EXPIRED
     assert SimulatedGatewayCharge.objects.filter(kind="charge").count() == 2
     assert not LedgerEntry.objects.exists()
     assert_nothing_more_happens(date(2025, 3, 31))
@@ -260,7 +261,7 @@ def test_free_first_installment_then_full_price():
 # ------------------------------------------------------------------- declines and retries
 
 
-def test_declined_card_recovered_by_a_retry_stays_active():
+def test_declined_card_is_overdue_until_a_retry_pays():
     subscription = subscribe_on(date(2025, 1, 10), PlanFactory())
 
     def cards(day):
@@ -283,7 +284,8 @@ def test_declined_card_recovered_by_a_retry_stays_active():
     assert charges_for(second).filter(outcome="approved").count() == 1
     subscription.refresh_from_db()
     assert subscription.status == S.ACTIVE
-    assert statuses(subscription) == [S.ACTIVE]  # never overdue
+    # Seed 002: a declined charge makes it Overdue at once; the retry's payment brings it back.
+    assert statuses(subscription) == [S.ACTIVE, S.OVERDUE, S.ACTIVE]
     assert subscription.consecutive_unpaid == 0
     assert_nothing_more_happens(date(2025, 3, 31))
 
@@ -330,7 +332,7 @@ def test_declined_on_every_retry_goes_overdue_then_a_payment_brings_it_back():
         date(2025, 2, 15),
     ]
     assert not charges_for(second).filter(outcome="approved").exists()
-    assert second.sale.status == Sale.Status.PENDING
+    assert second.sale.status == Sale.Status.EXPIRED
     assert third.status == R.PAID
     subscription.refresh_from_db()
     assert statuses(subscription) == [S.ACTIVE, S.OVERDUE, S.ACTIVE]
@@ -463,7 +465,7 @@ def test_cash_slips_each_month(django_capture_on_commit_callbacks, mailoutbox):
     assert first.status == R.PAID
     assert second.status == R.UNPAID  # the February slip expired after 3 days
     assert second.slip_expires_at.date() == date(2025, 2, 13)
-    assert second.sale.attempts.get().status == PaymentAttempt.Status.DECLINED
+    assert second.sale.attempts.get().status == PaymentAttempt.Status.EXPIRED
     assert third.status == R.PAID
     assert subscription.events.get(to_status=S.OVERDUE).created_at.date() == date(2025, 2, 13)
     subscription.refresh_from_db()
@@ -518,16 +520,16 @@ def test_direct_debit_confirmed_by_webhook_each_month():
 def test_crash_between_the_gateway_call_and_recording_recovers_after_the_lease(monkeypatch):
     subscription = subscribe_on(date(2025, 1, 10), PlanFactory())
     due = date(2025, 2, 10)
-    original = billing.record_outcomes
+    original = payments.payments_record
     crashes = []
 
-    def crash_once(results):
+    def crash_once(**kwargs):
         if not crashes:
             crashes.append(True)
             raise RuntimeError("worker killed")
-        return original(results)
+        return original(**kwargs)
 
-    monkeypatch.setattr(billing, "record_outcomes", crash_once)
+    monkeypatch.setattr(payments, "payments_record", crash_once)
     with time_machine.travel(at(due), tick=False):
         billing.recurrences_create_due(today=due)
         with pytest.raises(RuntimeError, match="worker killed"):
@@ -562,16 +564,16 @@ def test_crash_between_the_gateway_call_and_recording_recovers_after_the_lease(m
 def test_crash_before_the_gateway_call_charges_once_after_the_lease(monkeypatch):
     subscription = subscribe_on(date(2025, 1, 10), PlanFactory())
     due = date(2025, 2, 10)
-    original = billing._call_gateway
+    original = billing.payments_collect
     crashes = []
 
-    def crash_once(claimed):
+    def crash_once(charges):
         if not crashes:
             crashes.append(True)
             raise RuntimeError("worker killed")
-        return original(claimed)
+        return original(charges)
 
-    monkeypatch.setattr(billing, "_call_gateway", crash_once)
+    monkeypatch.setattr(billing, "payments_collect", crash_once)
     with time_machine.travel(at(due), tick=False):
         billing.recurrences_create_due(today=due)
         with pytest.raises(RuntimeError):

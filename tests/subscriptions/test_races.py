@@ -11,10 +11,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from coproduction.models import LedgerEntry
-from products.models import Sale
-from subscriptions import gateway as gateway_module
+from products.models import PaymentAttempt, Sale, SimulatedGatewayCharge
+from products.payments import gateway as gateway_module
 from subscriptions import tasks
-from subscriptions.models import PaymentAttempt, Recurrence, SimulatedGatewayCharge, Subscription
+from subscriptions.models import Recurrence, Subscription
 from subscriptions.schedule import due_date
 from subscriptions.services.billing import (
     recurrence_build,

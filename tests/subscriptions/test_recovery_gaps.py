@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.exceptions import DomainError
-from subscriptions.gateway import ChargeRequest, get_gateway
-from subscriptions.models import PaymentAttempt, Recurrence, SimulatedGatewayCharge
+from products.models import PaymentAttempt, SimulatedGatewayCharge
+from products.payments.gateway import ChargeRequest, get_gateway
+from subscriptions.models import Recurrence
 from subscriptions.services.billing import recurrences_collect
 from subscriptions.services.subscribe import subscription_pay_first
 from subscriptions.services.webhooks import webhook_handle
@@ -25,7 +26,7 @@ APPROVED = "4242424242424242"
 def test_a_checkout_killed_after_the_gateway_call_is_finished_by_the_billing_run(monkeypatch):
     """The request charges the card, then dies before recording it; the buyer never returns.
     After the lease the billing run asks again with the same key: paid once, charged once."""
-    from subscriptions.services import subscribe as subscribe_module
+    from products.payments import services as payments
 
     def die(*args, **kwargs):
         raise SystemExit("the web worker was killed")
@@ -36,7 +37,7 @@ def test_a_checkout_killed_after_the_gateway_call_is_finished_by_the_billing_run
     subscription = recurrence.subscription
     subscription.payment_token = APPROVED
     subscription.save(update_fields=["payment_token"])
-    monkeypatch.setattr(subscribe_module, "settle_paid", die)
+    monkeypatch.setattr(payments, "payments_record", die)
     with pytest.raises(SystemExit):
         subscription_pay_first(subscription=subscription)
     recurrence.refresh_from_db()
@@ -105,9 +106,9 @@ def test_the_simulators_memory_cannot_be_edited_in_the_admin(client):
         ]
     )
     record = SimulatedGatewayCharge.objects.get()
-    add = client.get(reverse("admin:subscriptions_simulatedgatewaycharge_add"))
+    add = client.get(reverse("admin:products_simulatedgatewaycharge_add"))
     change = client.post(
-        reverse("admin:subscriptions_simulatedgatewaycharge_change", args=[record.pk]),
+        reverse("admin:products_simulatedgatewaycharge_change", args=[record.pk]),
         {"outcome": "declined"},
     )
     assert add.status_code == 403

@@ -10,11 +10,17 @@ from django.db.models import Sum
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from coproduction.models import LedgerEntry
-from products.models import Plan, Sale
-from subscriptions.models import PaymentAttempt, Recurrence, SimulatedGatewayCharge, Subscription
+from products.models import PaymentAttempt, Plan, Sale, SimulatedGatewayCharge
+from subscriptions.models import Recurrence, Subscription
 from subscriptions.schedule import due_date
 from subscriptions.services.subscribe import SWITCH_FAMILY_ADVICE, subscription_update_payment
-from tests.factories import AffiliationFactory, PlanFactory, ProductFactory, UserFactory
+from tests.factories import (
+    AffiliationFactory,
+    PlanFactory,
+    ProductFactory,
+    UserFactory,
+    checkout_token,
+)
 from tests.subscriptions.factories import (
     APPROVED,
     DECLINED,
@@ -96,7 +102,7 @@ def test_second_card_failing_refunds_the_first(second):
     with pytest.raises(DomainError, match="Try another card"):
         subscribe(plan, buyer, checkout_key="k1", second_token=second, second_amount_minor=1000)
 
-    subscription = Subscription.objects.get(checkout_key="k1")
+    subscription = Subscription.objects.get(buyer=buyer)
     assert subscription.status == S.INITIATED
     recurrence = first(subscription)
     assert recurrence.status == Recurrence.Status.SCHEDULED
@@ -161,10 +167,15 @@ def test_double_submit_makes_one_subscription_and_one_charge():
 
 
 def test_checkout_key_of_another_buyer_is_refused():
-    plan = PlanFactory()
-    subscribe(plan, checkout_key="mine")
+    plan, owner = PlanFactory(), UserFactory()
+    subscribe(plan, owner, checkout_key="mine")
+    mine = checkout_token(owner, "mine")
     with pytest.raises(DomainError, match="Reload"):
-        subscribe(plan, UserFactory(), checkout_key="mine")
+        subscribe(plan, UserFactory(), checkout_token=mine)  # another buyer replays my form
+    with pytest.raises(DomainError, match="Reload"):
+        subscribe(PlanFactory(), owner, checkout_token=mine)  # my form, another plan
+    with pytest.raises(DomainError, match="Reload"):
+        subscribe(plan, owner, checkout_token="sub-1-2")  # a key typed by hand
     assert Subscription.objects.count() == 1
 
 
@@ -365,7 +376,7 @@ def test_update_payment_bad_input(method, token):
 def request_dies_after_the_gateway(monkeypatch):
     """The web worker is killed right after the gateway charged (e.g. a gunicorn timeout):
     nothing of the answer is recorded. Only the first call dies."""
-    from subscriptions import gateway
+    from products.payments import gateway
 
     original = gateway.SimulatedGateway.charge_many
     died = []
@@ -441,7 +452,7 @@ def test_method_cannot_change_while_the_slip_is_waiting_for_payment():
     plan = PlanFactory()
     buyer = UserFactory()
     subscribe(plan, buyer, method="boleto", token="", checkout_key="slip")
-    with pytest.raises(DomainError, match="already being processed"):
+    with pytest.raises(DomainError, match="waiting for your payment slip"):
         subscribe(plan, buyer, method="card", token=APPROVED, checkout_key="slip")
     subscription = Subscription.objects.get()
     assert (subscription.method, subscription.payment_token) == ("boleto", "")
@@ -452,7 +463,7 @@ def test_method_cannot_change_while_the_slip_is_waiting_for_payment():
 def test_slow_request_finishing_after_a_takeover_records_nothing_more(monkeypatch):
     """The first request hangs in the gateway past the lease; the buyer's retry takes over
     and records the payment; when the first finally returns it must not settle it again."""
-    from subscriptions import gateway
+    from products.payments import gateway
 
     original = gateway.SimulatedGateway.charge_many
     plan = PlanFactory(price_minor=4990)

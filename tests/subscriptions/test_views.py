@@ -12,9 +12,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from products.models import PaymentAttempt, SimulatedGatewayCharge
 from products.money import format_money
+from products.payments import keys
 from subscriptions import urls as subscription_urls
-from subscriptions.models import PaymentAttempt, Recurrence, SimulatedGatewayCharge, Subscription
+from subscriptions.models import Recurrence, Subscription
 from subscriptions.services.subscribe import SWITCH_FAMILY_ADVICE
 from tests.factories import PlanFactory, ProductFactory, UserFactory
 from tests.subscriptions.factories import APPROVED, DECLINED, subscribe
@@ -159,9 +161,13 @@ def subscribe_url(world) -> str:
 
 
 def checkout_key(response) -> str:
-    match = re.search(r'name="checkout_key" value="([0-9a-f]+)"', response.content.decode())
+    match = re.search(r'name="checkout_key" value="([^"]+)"', response.content.decode())
     assert match, "the form carries a checkout key"
     return match[1]
+
+
+def fresh_key(client, world) -> str:
+    return checkout_key(client.get(subscribe_url(world)))
 
 
 def form_data(key: str, **overrides) -> dict:
@@ -178,7 +184,7 @@ def test_each_visit_gets_a_fresh_checkout_key(client, world):
     login(client, world.other_buyer)
     first, second = (checkout_key(client.get(subscribe_url(world))) for _ in range(2))
     assert first != second
-    assert len(first) == 32
+    assert keys.checkout_key(buyer_id=world.other_buyer.pk, token=first).startswith("co-")
 
 
 def test_approved_card_redirects_to_the_active_subscription(client, world):
@@ -196,7 +202,7 @@ def test_approved_card_redirects_to_the_active_subscription(client, world):
 
 def test_htmx_submit_redirects_with_hx_redirect(client, world):
     login(client, world.other_buyer)
-    response = client.post(subscribe_url(world), form_data("htmx-key"), **HTMX)
+    response = client.post(subscribe_url(world), form_data(fresh_key(client, world)), **HTMX)
     subscription = Subscription.objects.get(buyer=world.other_buyer)
     assert response.status_code == 200
     assert response["HX-Redirect"] == reverse("subscriptions:detail", args=[subscription.pk])
@@ -232,7 +238,8 @@ def test_double_post_makes_one_subscription_and_one_charge(client, world):
 def test_method_not_offered_in_the_country_is_refused(client, world):
     login(client, world.other_buyer)
     response = client.post(
-        subscribe_url(world), form_data("us-key", country="US", method="boleto", card_number="")
+        subscribe_url(world),
+        form_data(fresh_key(client, world), country="US", method="boleto", card_number=""),
     )
     assert response.status_code == 200
     page = text(response)
@@ -270,7 +277,7 @@ def test_htmx_refresh_lists_the_methods_of_the_chosen_country(client, world):
 def test_bad_input_shows_a_message_and_creates_nothing(client, world, overrides, message):
     login(client, world.other_buyer)
     charges = SimulatedGatewayCharge.objects.count()
-    response = client.post(subscribe_url(world), form_data("bad-key", **overrides))
+    response = client.post(subscribe_url(world), form_data(fresh_key(client, world), **overrides))
     assert response.status_code == 200
     assert message in text(response)
     assert not Subscription.objects.filter(buyer=world.other_buyer).exists()
@@ -279,7 +286,7 @@ def test_bad_input_shows_a_message_and_creates_nothing(client, world, overrides,
 
 def test_producer_cannot_subscribe_to_their_own_plan(client, world):
     login(client, world.producer)
-    response = client.post(subscribe_url(world), form_data("own"))
+    response = client.post(subscribe_url(world), form_data(fresh_key(client, world)))
     assert "you cannot subscribe" in text(response)
     assert not Subscription.objects.filter(buyer=world.producer).exists()
 
@@ -294,7 +301,9 @@ def test_inactive_plan_is_a_404(client, world):
 def test_cash_checkout_says_the_slip_was_issued(client, world):
     login(client, world.other_buyer)
     response = client.post(
-        subscribe_url(world), form_data("cash", method="boleto", card_number=""), follow=True
+        subscribe_url(world),
+        form_data(fresh_key(client, world), method="boleto", card_number=""),
+        follow=True,
     )
     assert "Your payment slip or debit was issued" in text(response)
     assert Subscription.objects.get(buyer=world.other_buyer).status == S.INITIATED

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from coproduction.models import LedgerEntry
-from subscriptions.models import PaymentAttempt, Recurrence, Subscription, WebhookEvent
+from products.models import PaymentAttempt, WebhookEvent
+from subscriptions.models import Recurrence, Subscription
 from subscriptions.services.webhooks import sign, signature_valid
 from tests.subscriptions.factories import subscribe
 
@@ -56,8 +57,11 @@ def state(recurrence) -> tuple:
 
 def test_signature_is_hmac_sha256_of_the_raw_body():
     body = b'{"id": "x"}'
+    assert sign(body).startswith("sha256=")
     assert signature_valid(body, sign(body))
-    assert signature_valid(body, "sha256=" + sign(body))
+    # Only the documented format: the bare digest, or another prefix, is refused.
+    assert not signature_valid(body, sign(body).removeprefix("sha256="))
+    assert not signature_valid(body, sign(body).upper())
     assert not signature_valid(body + b" ", sign(body))
     assert not signature_valid(body, "")
     assert not signature_valid(body, None)
@@ -80,9 +84,7 @@ def test_signature_of_another_body_is_refused(client, slip):
 
 
 def test_confirmation_pays_the_slip_and_activates(client, slip):
-    response = post(
-        client, event(slip), signature="sha256=" + sign(json.dumps(event(slip)).encode())
-    )
+    response = post(client, event(slip), signature=sign(json.dumps(event(slip)).encode()))
 
     assert response.status_code == 200
     assert response.json() == {"result": "processed"}
@@ -159,11 +161,11 @@ def test_expiry_makes_the_first_payment_unpaid_and_the_subscription_inactive(cli
         R.UNPAID,
         S.INACTIVE,
         0,
-        PaymentAttempt.Status.DECLINED,
+        PaymentAttempt.Status.EXPIRED,
         0,
     )
-    # A late confirmation of the expired slip is not applied.
-    assert post(client, event(slip, event_id="late")).json() == {"result": "ignored"}
+    # Money for the expired slip of an inactive subscription is not applied: it is refunded.
+    assert post(client, event(slip, event_id="late")).json() == {"result": "refunded"}
     assert state(slip)[0] == R.UNPAID
 
 

@@ -12,6 +12,9 @@ from accounts.models import AccountValidation, User
 from coproduction.models import Contract, TermsAcceptance, TermsOfUse
 from coproduction.services.ledger import ledger_write_splits
 from products.models import Affiliation, Plan, Product, Sale
+from products.payments import keys
+from products.payments.gateway import GatewayResult, Outcome
+from products.payments.services import AttemptPlan, attempts_start, payments_record
 from products.services.sales import sale_refund
 from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
 from subscriptions.schedule import due_date
@@ -141,7 +144,8 @@ class Command(BaseCommand):
         buyer = users["buyer@demo.test"]
         sales = []
         for i in range(12):
-            sale, _ = Sale.objects.get_or_create(
+            paid_at = now - timedelta(days=15 * i + 1)
+            sale, created = Sale.objects.get_or_create(
                 checkout_key=f"demo-sale-{i}",
                 defaults={
                     "product": course,
@@ -151,13 +155,23 @@ class Command(BaseCommand):
                     "currency": course.currency,
                     "method": "card",
                     "country": "BR",
-                    "status": Sale.Status.PAID,
-                    "created_at": now - timedelta(days=15 * i + 1),
-                    "paid_at": now - timedelta(days=15 * i + 1),
+                    "created_at": paid_at,
                 },
             )
+            if created or sale.status == Sale.Status.PENDING:
+                # Paid through the one payment path, as the gateway approved it back then.
+                [attempts] = attempts_start(
+                    plans=[AttemptPlan(sale.pk, (sale.amount_minor,), sale.method)], now=paid_at
+                )
+                payments_record(
+                    outcomes=[
+                        (a, GatewayResult(Outcome.APPROVED, f"sim_demo_{sale.pk}", "Approved"))
+                        for a in attempts
+                    ],
+                    now=paid_at,
+                )
+                sale.refresh_from_db()
             sales.append(sale)
-        ledger_write_splits(sale_ids=[sale.pk for sale in sales])
         refunded = sales[4]
         if not refunded.refunds.exists():
             sale_refund(
@@ -211,7 +225,7 @@ class Command(BaseCommand):
                 method=method,
                 country="BR",
                 status=Sale.Status.PAID,
-                checkout_key=f"sub-{subscription.pk}-1",
+                checkout_key=keys.recurrence_key(subscription_id=subscription.pk, number=1),
                 created_at=paid_at,
                 paid_at=paid_at,
             )

@@ -1,0 +1,160 @@
+"""Payment records beside Sale: one row per gateway call (attempts), the gateway webhooks
+received, the simulator's memory, and the event rows every money state machine writes.
+
+PaymentAttempt, SimulatedGatewayCharge and WebhookEvent moved here from `subscriptions`; they
+keep their tables (no data moved)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class PaymentAttempt(models.Model):
+    """One call to the gateway for a sale. Recorded (started) and committed before the call; the
+    idempotency key comes from this row, so a retried call can never charge twice."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", "Started"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        INSUFFICIENT_FUNDS = "insufficient_funds", "Insufficient funds"
+        ERROR = "error", "Gateway error"
+        TIMEOUT = "timeout", "No answer"
+        PENDING = "pending", "Waiting for payment"
+        EXPIRED = "expired", "Not paid in time"
+        VOIDED = "voided", "Approved, then given back"
+
+    TRANSITIONS = {
+        Status.STARTED: {
+            Status.APPROVED,
+            Status.DECLINED,
+            Status.INSUFFICIENT_FUNDS,
+            Status.ERROR,
+            Status.TIMEOUT,
+            Status.PENDING,
+        },
+        # An unknown outcome is asked again with the same key.
+        Status.TIMEOUT: {Status.STARTED},
+        Status.PENDING: {Status.APPROVED, Status.EXPIRED},
+        # Money the gateway reports after the slip expired is never dropped.
+        Status.EXPIRED: {Status.APPROVED},
+        # One card of a two-card payment approved while the other failed: given back at once.
+        Status.APPROVED: {Status.VOIDED},
+        Status.DECLINED: set(),
+        Status.INSUFFICIENT_FUNDS: set(),
+        Status.ERROR: set(),
+        Status.VOIDED: set(),
+    }
+    # Ended without taking money: the buyer may try again, with another method too.
+    REFUSED = (Status.DECLINED, Status.INSUFFICIENT_FUNDS, Status.ERROR)
+    # The outcome is not known yet: ask again with the same key.
+    UNKNOWN = (Status.STARTED, Status.TIMEOUT)
+
+    sale = models.ForeignKey("products.Sale", on_delete=models.PROTECT, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    amount_minor = models.BigIntegerField()
+    method = models.CharField(max_length=20)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTED)
+    gateway_reference = models.CharField(max_length=80, blank=True)
+    message = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "subscriptions_paymentattempt"
+        ordering = ["sale", "number"]
+        indexes = [models.Index(fields=["gateway_reference"], name="attempt_reference")]
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "number"], name="attempt_number_unique"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="attempt_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "started",
+                        "approved",
+                        "declined",
+                        "insufficient_funds",
+                        "error",
+                        "timeout",
+                        "pending",
+                        "expired",
+                        "voided",
+                    ]
+                ),
+                name="attempt_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} for sale {self.sale_id}: {self.status}"
+
+
+class SimulatedGatewayCharge(models.Model):
+    """The simulator's own memory (what a real gateway keeps on its side): one row per
+    idempotency key, so a repeated call returns the first answer and never charges twice."""
+
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    kind = models.CharField(max_length=20, default="charge")
+    outcome = models.CharField(max_length=30)
+    reference = models.CharField(max_length=80)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "subscriptions_simulatedgatewaycharge"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key}: {self.outcome}"
+
+
+class WebhookEvent(models.Model):
+    """Every signed gateway notification, stored whole with what it did. A replayed event id
+    is answered and ignored, unless it matched nothing the first time (it came before the
+    attempt was recorded): then the gateway's retry applies it."""
+
+    class Result(models.TextChoices):
+        PROCESSED = "processed", "Processed"
+        UNMATCHED = "unmatched", "No payment with this reference yet"
+        ALREADY_SETTLED = "already_settled", "Payment already settled"
+        PAID_LATE = "paid_late", "Paid after its date: applied"
+        REFUNDED = "refunded", "Paid after its date: refunded"
+
+    event_id = models.TextField(unique=True)
+    kind = models.CharField(max_length=40)
+    reference = models.CharField(max_length=80, blank=True)
+    payload = models.JSONField()
+    result = models.CharField(max_length=20, choices=Result.choices, default=Result.PROCESSED)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "subscriptions_webhookevent"
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event_id}"
+
+
+class StateEvent(models.Model):
+    """One row per status change of a money object (sale, recurrence, attempt, refund): who,
+    when, from, to, why. Written by products.payments.states only."""
+
+    machine = models.CharField(max_length=30)
+    object_id = models.BigIntegerField()
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["machine", "object_id"], name="state_event_object")]
+
+    def __str__(self) -> str:
+        return f"{self.machine} {self.object_id}: {self.from_status or '—'} → {self.to_status}"

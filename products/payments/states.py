@@ -1,0 +1,77 @@
+"""One transition helper for every money state machine (Sale, Recurrence, PaymentAttempt,
+Refund): it checks the model's TRANSITIONS table, writes the status and an event row. The
+batch form checks every row's from-state in SQL (`WHERE status = from`)."""
+
+from collections.abc import Sequence
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.exceptions import InvalidTransition
+
+
+def _check(model, current: str, to: str) -> None:
+    table = model.TRANSITIONS
+    if to not in table.get(model.Status(current), ()):
+        raise InvalidTransition(
+            f"A {model._meta.verbose_name} that is {model.Status(current).label.lower()} "
+            f"cannot become {model.Status(to).label.lower()}."
+        )
+
+
+def transition(obj: models.Model, to: str, *, actor=None, reason: str = "", **values):
+    """Move one (locked) row: check the table, set status and `values`, save, write the event."""
+    from products.payments.models import StateEvent
+
+    model = type(obj)
+    current = obj.status
+    _check(model, current, to)
+    obj.status = to
+    for name, value in values.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=["status", *values])
+    StateEvent.objects.create(
+        machine=model._meta.model_name,
+        object_id=obj.pk,
+        from_status=current,
+        to_status=to,
+        actor=actor,
+        reason=reason[:200],
+    )
+    return obj
+
+
+def transition_many(
+    model, pks: Sequence[int], *, from_: str, to: str, reason: str = "", actor=None, **values
+) -> int:
+    """Set-based form: move every row in `pks` from `from_` to `to` in one UPDATE. Raises
+    InvalidTransition (nothing written by the caller's savepoint) unless every row was in
+    `from_`."""
+    from products.payments.models import StateEvent
+
+    pks = list(dict.fromkeys(pks))
+    if not pks:
+        return 0
+    _check(model, from_, to)
+    moved = model.objects.filter(pk__in=pks, status=from_).update(status=to, **values)
+    if moved != len(pks):
+        raise InvalidTransition(
+            f"{len(pks) - moved} of {len(pks)} {model._meta.verbose_name_plural} were not "
+            f"{model.Status(from_).label.lower()}."
+        )
+    now = timezone.now()
+    StateEvent.objects.bulk_create(
+        [
+            StateEvent(
+                machine=model._meta.model_name,
+                object_id=pk,
+                from_status=from_,
+                to_status=to,
+                actor=actor,
+                reason=reason[:200],
+                created_at=now,
+            )
+            for pk in pks
+        ]
+    )
+    return moved

@@ -1,0 +1,16 @@
+"""Beat and on-commit tasks of the payment path: refunds sent and retried."""
+
+from celery import shared_task
+
+from products.models import Refund
+from products.services.refunds import refund_send, refunds_retry
+
+
+@shared_task(name="products.refund_send")
+def refund_send_task(refund_id: int) -> str:
+    return refund_send(refund=Refund.objects.get(pk=refund_id)).status
+
+
+@shared_task(name="products.retry_refunds")
+def retry_refunds() -> int:
+    return refunds_retry()
