@@ -217,11 +217,6 @@ class SimulatedGateway:
         )
         return record.reference
 
-
-def _reference(idempotency_key: str) -> str:
-    """Random and remembered with the key: nobody can compute another payment's reference."""
-    return "sim_" + secrets.token_hex(12)
-
     def void(self, *, idempotency_key: str, reference: str) -> None:
         from products.payments.models import SimulatedGatewayCharge
 
@@ -235,6 +230,11 @@ def _reference(idempotency_key: str) -> str:
                 "currency": "",
             },
         )
+
+
+def _reference(idempotency_key: str) -> str:
+    """Random and remembered with the key: nobody can compute another payment's reference."""
+    return "sim_" + secrets.token_hex(12)
 
 
 def normalize_token(token: str) -> str:

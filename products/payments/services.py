@@ -408,11 +408,18 @@ def settle(sales: list[Sale], now: datetime) -> list[int]:
     still fail are parked in needs attention with their error. Returns the sales paid."""
     if not sales:
         return []
+    before = {s.pk: (s.status, s.paid_at) for s in sales}
+
+    def rolled_back(group: list[Sale]) -> None:  # the savepoint undid the rows, not the objects
+        for sale in group:
+            sale.status, sale.paid_at = before[sale.pk]
+
     try:
         with transaction.atomic():
             _settle(sales, now)
         return [s.pk for s in sales]
     except Exception:
+        rolled_back(sales)
         logger.warning("settling %s sales together failed; trying each alone", len(sales))
     done = []
     for sale in sales:
@@ -421,6 +428,7 @@ def settle(sales: list[Sale], now: datetime) -> list[int]:
                 _settle([sale], now)
             done.append(sale.pk)
         except Exception as exc:
+            rolled_back([sale])
             logger.exception("sale %s was charged but could not be recorded", sale.pk)
             _park(sale, f"{type(exc).__name__}: {exc}", now)
     return done
