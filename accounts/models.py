@@ -108,6 +108,14 @@ class AccountValidation(models.Model):
     def __str__(self) -> str:
         return f"{self.legal_name} ({self.get_status_display()})"
 
+    @property
+    def is_validated(self) -> bool:
+        return self.status == self.Status.VALIDATED
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
 
 class AccountValidationEvent(models.Model):
     """One row per status change of a validation: who, when, from, to, why."""

@@ -137,6 +137,31 @@ class Contract(models.Model):
     def is_live(self) -> bool:
         return self.status in self.LIVE
 
+    # What each side may do now (templates ask these instead of comparing status strings).
+    @property
+    def can_answer_invitation(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def can_resend(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in self.LIVE
+
+    @property
+    def can_change(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def can_request_end(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def was_accepted(self) -> bool:
+        return self.accepted_at is not None
+
     @property
     def covers_direct_sales(self) -> bool:
         return self.sales_scope in (self.SalesScope.ALL, self.SalesScope.DIRECT)
@@ -233,6 +258,10 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type_display} on {self.contract}"
+
+    @property
+    def can_answer(self) -> bool:
+        return self.status == self.Status.PENDING
 
     @property
     def type_display(self) -> str:

@@ -184,6 +184,18 @@ class Affiliation(models.Model):
         return f"{self.affiliate} → {self.product}"
 
     @property
+    def can_decide(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def can_revoke(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+    @property
     def link(self) -> str:
         return f"{settings.SITE_URL}{self.product.get_absolute_url()}?a={self.code}"
 

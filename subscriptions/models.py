@@ -191,3 +191,11 @@ class Recurrence(models.Model):
 
     def __str__(self) -> str:
         return f"Recurrence {self.number} of subscription {self.subscription_id}"
+
+    @property
+    def is_awaiting_slip(self) -> bool:
+        return self.status == self.Status.PENDING and bool(self.slip_code)
+
+    @property
+    def is_retry_scheduled(self) -> bool:
+        return self.status == self.Status.SCHEDULED and self.next_attempt_at is not None
