@@ -186,9 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "config.celery.heartbeat",
         "schedule": crontab(minute="*/5"),
     },
+    # Hourly: a contract ends at 24:00 of its end date in its producer's zone, whatever the zone.
     "expire-contracts": {
         "task": "coproduction.expire_contracts",
-        "schedule": crontab(hour=0, minute=5),
+        "schedule": crontab(minute=5),
     },
     # Billing: due recurrences are created, charged (retries included) and expired.
     "create-due-recurrences": {

@@ -125,7 +125,7 @@ def test_the_celery_task_expires_contracts_when_the_end_date_is_over_for_the_pro
     assert contract.status == Status.EXPIRED
 
 
-def test_the_task_is_registered_and_scheduled_daily():
+def test_the_task_is_registered_and_scheduled_hourly():
     assert "coproduction.expire_contracts" in app.tasks
     (entry,) = [
         entry
@@ -133,6 +133,6 @@ def test_the_task_is_registered_and_scheduled_daily():
         if entry["task"] == "coproduction.expire_contracts"
     ]
     schedule = entry["schedule"]
-    # Once a day: crontab fields as sets of the hours and minutes it fires on.
-    assert len(schedule.hour) == 1 and len(schedule.minute) == 1
+    # Every hour (end dates are local to each producer's zone): crontab fields as sets.
+    assert len(schedule.hour) == 24 and len(schedule.minute) == 1
     assert len(schedule.day_of_week) == 7

@@ -156,7 +156,7 @@ def test_a_replayed_confirmation_changes_nothing():
 
 
 def test_expiring_slips_go_through_the_payment_path():
-    subscription, second = boleto_subscription_with_second_slip()
+    _, second = boleto_subscription_with_second_slip()
     with time_machine.travel(at(date(2025, 2, 10)) + timedelta(days=4), tick=False):
         assert payments_expire() == 1
     second.refresh_from_db()
