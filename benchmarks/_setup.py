@@ -17,6 +17,7 @@ def django_on_bench_database(*, migrate: bool = True) -> str:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-not-used-for-anything-real")
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+    os.environ.setdefault("GATEWAY_WEBHOOK_SECRET", "benchmark-only-webhook-secret-not-real-0000")
     sys.path.insert(0, str(ROOT))
     if migrate:
         _create_database(url)
