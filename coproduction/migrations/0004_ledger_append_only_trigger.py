@@ -1,5 +1,5 @@
 """On PostgreSQL the database itself refuses to update or delete a ledger entry.
-(SQLite relies on the ORM guard in LedgerEntry / AppendOnlyQuerySet.)"""
+(The ORM guard in LedgerEntry / AppendOnlyQuerySet says so earlier, in Python.)"""
 
 from django.db import migrations
 
@@ -21,10 +21,9 @@ DROP FUNCTION IF EXISTS coproduction_ledger_append_only();
 
 
 def _run(schema_editor, sql: str) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        # A plain cursor without parameters: the function body's % must reach PostgreSQL as is.
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(sql)
+    # A plain cursor without parameters: the function body's % must reach PostgreSQL as is.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(sql)
 
 
 def forwards(apps, schema_editor):

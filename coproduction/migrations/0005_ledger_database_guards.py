@@ -104,10 +104,9 @@ DROP FUNCTION IF EXISTS coproduction_ledger_no_truncate();
 
 
 def _run(schema_editor, sql: str) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        # A plain cursor without parameters: the functions' % must reach PostgreSQL as is.
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(sql)
+    # A plain cursor without parameters: the functions' % must reach PostgreSQL as is.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(sql)
 
 
 def forwards(apps, schema_editor):

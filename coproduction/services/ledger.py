@@ -29,7 +29,6 @@ from coproduction.split import (
 from coproduction.split import split_amount as split
 from products.models import Refund, Sale
 
-INSERT_BATCH = 2000
 SPLIT = LedgerEntry.EntryType.SPLIT.value
 
 
@@ -259,17 +258,14 @@ COLUMNS = (
 
 
 def insert_entries(rows: list[dict]) -> None:
-    """Append rows to the ledger: PostgreSQL's COPY (one round trip, no per-row SQL), or
-    bulk_create elsewhere. Constraints and the append-only trigger apply either way."""
+    """Append rows to the ledger with PostgreSQL's COPY (one round trip, no per-row SQL).
+    Constraints and the ledger's triggers apply as to any insert."""
     if not rows:
         return
-    if connection.vendor == "postgresql":
-        sql = f"COPY {LedgerEntry._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(tuple(row[c] for c in COLUMNS))
-        return
-    LedgerEntry.objects.bulk_create([LedgerEntry(**row) for row in rows], batch_size=INSERT_BATCH)
+    sql = f"COPY {LedgerEntry._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(tuple(row[c] for c in COLUMNS))
 
 
 def ledger_write_reversal(*, sale: Sale, refund: Refund) -> list[LedgerEntry]:

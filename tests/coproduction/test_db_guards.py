@@ -16,12 +16,7 @@ from coproduction.services.ledger import ledger_write_reversal, ledger_write_spl
 from products.models import Refund, Sale
 from tests.factories import SaleFactory
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="the guards exist on PostgreSQL only"
-    ),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 LEDGER = LedgerEntry._meta.db_table
 

@@ -10,13 +10,12 @@ from django.utils import timezone
 
 from accounts.models import AccountValidation, User
 from coproduction.models import Contract, TermsAcceptance, TermsOfUse
-from coproduction.services.ledger import ledger_write_splits
 from products.models import Affiliation, Plan, Product, Sale
 from products.payments import keys
 from products.payments.gateway import GatewayResult, Outcome
 from products.payments.services import AttemptPlan, attempts_start, payments_record
 from products.services.sales import sale_refund
-from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
+from subscriptions.models import Recurrence, Subscription
 from subscriptions.schedule import due_date
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -201,14 +200,13 @@ class Command(BaseCommand):
                     "product": club,
                     "plan": plan,
                     "buyer": buyer,
-                    "status": Subscription.Status.ACTIVE,
+                    "status": Subscription.Status.INITIATED,
                     "method": method,
                     "country": "BR",
                     "payment_token": token,
                     "payment_label": label,
                     "anchor_date": anchor,
                     "last_number": 1,
-                    "paid_count": 1,
                     "next_charge_date": due_date(anchor, plan.periodicity, 2),
                     "created_at": timezone.make_aware(datetime.combine(anchor, time(9))),
                 },
@@ -224,29 +222,29 @@ class Command(BaseCommand):
                 currency=club.currency,
                 method=method,
                 country="BR",
-                status=Sale.Status.PAID,
                 checkout_key=keys.recurrence_key(subscription_id=subscription.pk, number=1),
                 created_at=paid_at,
-                paid_at=paid_at,
             )
             Recurrence.objects.create(
                 subscription=subscription,
                 number=1,
                 due_date=anchor,
                 amount_minor=sale.amount_minor,
-                status=Recurrence.Status.PAID,
+                status=Recurrence.Status.COLLECTING,
                 sale=sale,
-                paid_at=paid_at,
                 window_closes_at=paid_at + timedelta(days=6),
             )
-            SubscriptionEvent.objects.create(
-                subscription=subscription,
-                from_status=Subscription.Status.INITIATED,
-                to_status=Subscription.Status.ACTIVE,
-                reason="Recurrence 1 paid",
-                created_at=paid_at,
+            # The first installment paid through the one payment path, a month ago.
+            [attempts] = attempts_start(
+                plans=[AttemptPlan(sale.pk, (sale.amount_minor,), method)], now=paid_at
             )
-            ledger_write_splits(sale_ids=[sale.pk])
+            payments_record(
+                outcomes=[
+                    (a, GatewayResult(Outcome.APPROVED, f"sim_demo_sub_{sale.pk}", "Approved"))
+                    for a in attempts
+                ],
+                now=paid_at,
+            )
 
     def _user(self, email: str, name: str, validated: bool, staff: bool) -> User:
         user = User.objects.filter(email=email).first()
