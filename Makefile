@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # end) unless DATABASE_URL names one. See config/devdb.py.
 DEVDB := $(PY) -m config.devdb
 
-.PHONY: run test lint format install migrate seed clean bench-ledger bench-billing
+.PHONY: run test lint format install migrate seed clean bench-ledger bench-billing bench-checkout
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -50,3 +50,6 @@ bench-ledger: install
 
 bench-billing: install
 	$(DEVDB) $(PY) benchmarks/bench_billing.py
+
+bench-checkout: install
+	$(DEVDB) $(PY) benchmarks/load_checkout.py
