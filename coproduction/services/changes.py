@@ -29,7 +29,7 @@ def change_request_propose(*, contract: Contract, actor: User, **terms) -> Chang
         raise PermissionDenied("Only the product's producer proposes changes.")
     try:
         with transaction.atomic():
-            product = Product.objects.select_for_update().get(pk=contract.product_id)
+            product = Product.objects.select_for_update(no_key=True).get(pk=contract.product_id)
             contract = _lock(contract)
             if contract.status != Contract.Status.ACTIVE:
                 raise InvalidTransition("Changes can be proposed only on an active contract.")
@@ -71,7 +71,7 @@ def change_request_propose(*, contract: Contract, actor: User, **terms) -> Chang
 
 def change_request_accept(*, change: ChangeRequest, actor: User) -> ChangeRequest:
     with transaction.atomic():
-        product = Product.objects.select_for_update().get(pk=change.contract.product_id)
+        product = Product.objects.select_for_update(no_key=True).get(pk=change.contract.product_id)
         contract = _lock(change.contract)
         change = _lock_change(change, actor=actor, answering=True)
         if contract.status != Contract.Status.ACTIVE:

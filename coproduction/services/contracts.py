@@ -138,7 +138,7 @@ def contract_invite(
     terms_of_use = current_terms_of_use()
     try:
         with transaction.atomic():
-            product = Product.objects.select_for_update().get(pk=product.pk)
+            product = Product.objects.select_for_update(no_key=True).get(pk=product.pk)
             if Contract.objects.filter(
                 product=product, cocreator=cocreator, status__in=Contract.LIVE
             ).exists():
@@ -275,7 +275,7 @@ def contract_accept(*, contract: Contract, actor: User, terms_accepted: bool) ->
     if not terms_accepted:
         raise DomainError("Read and accept the Co-production Terms of Use to join.")
     with transaction.atomic():
-        product = Product.objects.select_for_update().get(pk=contract.product_id)
+        product = Product.objects.select_for_update(no_key=True).get(pk=contract.product_id)
         contract = _lock(contract)
         if contract.status != Contract.Status.PENDING:
             raise InvalidTransition("This invitation is no longer pending.")

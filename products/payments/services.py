@@ -337,9 +337,11 @@ def payments_record(
             total = approved.get(sale.pk, 0)
             if total and total == sale.amount_minor and sale.status in Sale.UNPAID:
                 (paying if sale.pk in accepted else refunding).append(sale)
-            elif total:
+            elif total and sale.status in Sale.UNPAID:
                 report[sale.pk] = "attention"
                 _park(sale, "Part of a payment was charged and could not be given back.", now)
+            elif total:  # attempts_start never lets this happen; if it does, say it loudly
+                logger.error("sale %s (already %s) reported charged again", sale.pk, sale.status)
             elif sale.status in Sale.UNPAID:
                 report[sale.pk] = _other_outcome(sale, answers[sale.pk], now)
         for sale in refunding:

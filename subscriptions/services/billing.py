@@ -243,7 +243,7 @@ class SubscriptionSales:
     def accepts(self, sales):
         """Money is applied while the subscription is Initiated, Active or Overdue and the
         recurrence was not canceled; anything else is refunded (its recurrence closed)."""
-        recurrences = _locked_recurrences(sales)
+        recurrences = _locked_recurrences(sales, light=True)
         taken = set()
         for recurrence in recurrences.values():
             subscription = recurrence.subscription
@@ -257,7 +257,7 @@ class SubscriptionSales:
         return taken
 
     def paid(self, sales, now):
-        settle_paid_many(list(_locked_recurrences(sales).values()), now)
+        settle_paid_many(list(_locked_recurrences(sales, light=True).values()), now)
 
     def attention(self, sales, now):
         for recurrence in _locked_recurrences(sales).values():
@@ -290,13 +290,20 @@ class SubscriptionSales:
             mark_unpaid(recurrence, reason="Payment expired")
 
 
-def _locked_recurrences(sales) -> dict[int, Recurrence]:
-    return {
-        r.sale_id: r
-        for r in Recurrence.objects.select_for_update(of=("self",))
-        .filter(sale_id__in=[s.pk for s in sales])
-        .select_related("subscription__plan__product", "subscription__buyer", "sale")
-    }
+def _locked_recurrences(sales, *, light: bool = False) -> dict[int, Recurrence]:
+    """The sales' recurrences, locked; `light` loads only what settling a batch reads."""
+    queryset = Recurrence.objects.select_for_update(of=("self",)).filter(
+        sale_id__in=[s.pk for s in sales]
+    )
+    if light:
+        queryset = queryset.select_related("subscription").only(
+            "pk", "status", "sale_id", "subscription_id", "subscription__status"
+        )
+    else:
+        queryset = queryset.select_related(
+            "subscription__plan__product", "subscription__buyer", "sale"
+        )
+    return {r.sale_id: r for r in queryset}
 
 
 def _recurrence(sale: Sale) -> Recurrence:

@@ -50,6 +50,8 @@ def test_affiliate_sale_split_and_partial_refund_everywhere(page, browser, live_
     page.goto(f"/p/{product.pk}/?a={affiliation.code}")
     page.get_by_role("link", name="Buy now").click()
     page.get_by_label("Country").select_option("BR")
+    # The country change refreshes the form (htmx); let it land before typing into it.
+    page.wait_for_load_state("networkidle")
     page.get_by_label("Credit card").check()
     page.get_by_label("Card number", exact=True).fill("4000 0000 0000 0002")
     page.get_by_role("button", name="Pay R$ 100.00").click()

@@ -26,6 +26,8 @@ def test_subscribe_get_billed_cancel_and_the_producer_sees_it(page, browser, liv
     page.goto(f"/p/{plan.product.pk}/")
     page.get_by_role("link", name="Subscribe").click()
     page.get_by_label("Country").select_option("BR")
+    # The country change refreshes the form (htmx); let it land before typing into it.
+    page.wait_for_load_state("networkidle")
     expect(page.get_by_label("Boleto Bancário")).to_be_visible()  # offered in Brazil
     page.get_by_label("Boleto Bancário").check()
     expect(page.locator("#field-card_number")).to_be_hidden()  # a slip needs no card
