@@ -3,12 +3,15 @@
 from django.db import connection
 
 
-def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
-    """Update `fields` of many rows at once; each row is (pk, value, value, ...).
+def update_rows(
+    model, fields: list[str], rows: list[tuple], *, only_status: str | None = None
+) -> int:
+    """Update `fields` of many rows at once; each row is (pk, value, value, ...). With
+    `only_status`, rows whose status is not that are left alone. Returns the rows updated.
 
     One PostgreSQL UPDATE ... FROM (VALUES ...) statement (bulk_update writes a CASE per field)."""
     if not rows:
-        return
+        return 0
     opts = model._meta
     columns = [opts.get_field(name).column for name in fields]
     types = [opts.pk.db_type(connection)] + [
@@ -22,5 +25,10 @@ def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
         + f" FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v(pk, {', '.join(columns)})"
         + f" WHERE {table}.{opts.pk.column} = v.pk"
     )
+    params = [value for row in rows for value in row]
+    if only_status is not None:
+        sql += f" AND {table}.status = %s"
+        params.append(only_status)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
+        cursor.execute(sql, params)
+        return cursor.rowcount

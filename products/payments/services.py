@@ -23,7 +23,6 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.exceptions import DomainError, InvalidTransition
-from config.db import update_rows
 from products.models import Sale
 from products.payments import keys
 from products.payments.gateway import (
@@ -35,7 +34,7 @@ from products.payments.gateway import (
     get_gateway,
 )
 from products.payments.models import PaymentAttempt
-from products.payments.states import transition, transition_many
+from products.payments.states import transition, transition_many, transition_rows
 
 logger = logging.getLogger("coprod.payments")
 
@@ -310,11 +309,10 @@ def payments_record(
             return report
         _record_attempts(todo, voided, now)
         sale_ids = {a.sale_id for a, _ in todo}
+        # Only the sale rows are locked (never its product or buyer: a concurrent checkout's
+        # foreign-key checks take those, and would deadlock with us).
         sales = {
-            s.pk: s
-            for s in Sale.objects.select_for_update(of=("self",))
-            .filter(pk__in=sale_ids)
-            .select_related("product", "buyer")
+            s.pk: s for s in Sale.objects.select_for_update(of=("self",)).filter(pk__in=sale_ids)
         }
         approved = dict(
             PaymentAttempt.objects.filter(
@@ -354,8 +352,7 @@ def payments_record(
 
 
 def _record_attempts(todo, voided: set[int], now: datetime) -> None:
-    moves: dict[tuple[str, str], list[int]] = defaultdict(list)
-    rows = []
+    moves: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     for attempt, answer in todo:
         if isinstance(answer, GatewayResult):
             to = ATTEMPT_STATUS[answer.outcome]
@@ -365,12 +362,16 @@ def _record_attempts(todo, voided: set[int], now: datetime) -> None:
             to, reference, message, finished = PaymentAttempt.Status.TIMEOUT, "", LOST, None
         if to == attempt.status:
             continue
-        moves[(attempt.status, to)].append(attempt.pk)
-        rows.append((attempt.pk, reference, message[:200], finished))
+        moves[(attempt.status, to)].append((attempt.pk, reference, message[:200], finished))
         attempt.status = to
-    for (from_, to), pks in moves.items():
-        transition_many(PaymentAttempt, pks, from_=from_, to=to)
-    update_rows(PaymentAttempt, ["gateway_reference", "message", "finished_at"], rows)
+    for (from_, to), rows in moves.items():
+        transition_rows(
+            PaymentAttempt,
+            ["gateway_reference", "message", "finished_at"],
+            rows,
+            from_=from_,
+            to=to,
+        )
     transition_many(
         PaymentAttempt,
         [a.pk for a, _ in todo if a.pk in voided],

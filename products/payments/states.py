@@ -47,18 +47,46 @@ def transition_many(
     """Set-based form: move every row in `pks` from `from_` to `to` in one UPDATE. Raises
     InvalidTransition (nothing written by the caller's savepoint) unless every row was in
     `from_`."""
-    from products.payments.models import StateEvent
 
     pks = list(dict.fromkeys(pks))
     if not pks:
         return 0
     _check(model, from_, to)
     moved = model.objects.filter(pk__in=pks, status=from_).update(status=to, **values)
-    if moved != len(pks):
+    _check_moved(model, moved, len(pks), from_)
+    _write_events(model, pks, from_=from_, to=to, reason=reason, actor=actor)
+    return moved
+
+
+def transition_rows(
+    model, fields: list[str], rows: list[tuple], *, from_: str, to: str, reason: str = ""
+) -> int:
+    """Set-based form with a value per row: rows are (pk, value of each of `fields`, ...).
+    One UPDATE that also checks every row's from-state."""
+    from config.db import update_rows
+
+    if not rows:
+        return 0
+    _check(model, from_, to)
+    moved = update_rows(
+        model, ["status", *fields], [(pk, to, *rest) for pk, *rest in rows], only_status=from_
+    )
+    _check_moved(model, moved, len(rows), from_)
+    _write_events(model, [row[0] for row in rows], from_=from_, to=to, reason=reason, actor=None)
+    return moved
+
+
+def _check_moved(model, moved: int, expected: int, from_: str) -> None:
+    if moved != expected:
         raise InvalidTransition(
-            f"{len(pks) - moved} of {len(pks)} {model._meta.verbose_name_plural} were not "
+            f"{expected - moved} of {expected} {model._meta.verbose_name_plural} were not "
             f"{model.Status(from_).label.lower()}."
         )
+
+
+def _write_events(model, pks, *, from_: str, to: str, reason: str, actor) -> None:
+    from products.payments.models import StateEvent
+
     now = timezone.now()
     machine = model._meta.model_name
     actor_id = actor.pk if actor is not None else None
@@ -68,4 +96,3 @@ def transition_many(
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for pk in pks:
             copy.write_row((machine, pk, from_, to, actor_id, reason[:200], now))
-    return moved
