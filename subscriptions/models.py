@@ -72,6 +72,23 @@ class Subscription(models.Model):
                 name="subscription_billable",
             ),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "initiated",
+                        "active",
+                        "inactive",
+                        "overdue",
+                        "canceled_by_customer",
+                        "canceled_by_seller",
+                        "canceled_by_admin",
+                        "expired",
+                    ]
+                ),
+                name="subscription_status_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.buyer} → {self.plan}"
