@@ -7,26 +7,52 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django_countries.fields import CountryField
 
 from products.models import MAX_AFFILIATE_PERCENT, Affiliation, Plan, Product
-from products.money import MAX_PRICE_MAJOR, to_major, to_minor
+from products.money import (
+    Currency,
+    format_money,
+    price_limits,
+    price_range_error,
+    to_major,
+    to_minor,
+)
 from products.payments.methods import Method, methods_for_country
 
 
 def price_field(
     label: str, *, required: bool = True, allow_zero: bool = False
 ) -> forms.DecimalField:
+    """An amount typed in major units, above zero (or from zero): a refund, a second card's part.
+    A price a producer sets has a range per currency instead: see limited_price_field."""
+    return _major_units_field(
+        label,
+        required=required,
+        min_value=Decimal("0") if allow_zero else Decimal("0.01"),
+        error_messages={"min_value": "Enter a price of at least %(limit_value)s."},
+    )
+
+
+def limited_price_field(label: str, *, required: bool = True) -> forms.DecimalField:
+    """A price a producer sets. Its range depends on the currency, which only the form knows
+    once it is cleaned, so the form checks it (check_price_ranges); zero and negative prices
+    get the same sentence as any other price out of range."""
+    return _major_units_field(label, required=required)
+
+
+def _major_units_field(label: str, *, required: bool, **bounds) -> forms.DecimalField:
+    # 12 digits: the largest maximum (COP 40 000 000.00) and any refund fit, an absurd number not.
     return forms.DecimalField(
         label=label,
         required=required,
         max_digits=12,
         decimal_places=2,
-        min_value=Decimal("0") if allow_zero else Decimal("0.01"),
-        max_value=MAX_PRICE_MAJOR,
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
-        error_messages={
-            "min_value": "Enter a price of at least %(limit_value)s.",
-            "max_value": "Prices are limited to %(limit_value)s.",
-        },
+        **bounds,
     )
+
+
+def _price_range_text(currency: str) -> str:
+    low, high = price_limits(currency)
+    return f"{format_money(low, currency)} to {format_money(high, currency)}"
 
 
 class MinorUnitsMixin:
@@ -43,6 +69,17 @@ class MinorUnitsMixin:
             if value is not None:
                 self.initial[form_field] = to_major(value, self.currency())
 
+    def check_price_ranges(self, values: dict[str, int | None], *, free: tuple[str, ...] = ()):
+        """Add the range sentence to each price outside its currency's limits (products.money);
+        the model fields named in `free` may also be 0."""
+        for form_field, model_field in self.money_fields.items():
+            amount = values.get(model_field)
+            if amount is None or self.has_error(form_field):
+                continue
+            error = price_range_error(amount, self.currency(), free_allowed=model_field in free)
+            if error:
+                self.add_error(form_field, error)
+
     def minor_values(self) -> dict[str, int | None]:
         values = {}
         for form_field, model_field in self.money_fields.items():
@@ -58,7 +95,7 @@ class MinorUnitsMixin:
 
 
 class ProductForm(MinorUnitsMixin, forms.ModelForm):
-    price = price_field("Price", required=False)
+    price = limited_price_field("Price", required=False)
     money_fields = {"price": "price_minor"}
 
     class Meta:
@@ -86,6 +123,9 @@ class ProductForm(MinorUnitsMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["affiliate_commission_percent"].widget.attrs.update(step="0.01")
+        # The currency is chosen on the same form, so every currency's range is listed.
+        ranges = " · ".join(_price_range_text(code) for code in Currency.values)
+        self.fields["price"].help_text = f"Per currency: {ranges}."
         if self.instance.pk:
             self.initial_from_minor(self.instance)
 
@@ -102,19 +142,21 @@ class ProductForm(MinorUnitsMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("kind") == Product.Kind.ONE_TIME and cleaned.get("price") is None:
+        one_time = cleaned.get("kind") == Product.Kind.ONE_TIME
+        if one_time and cleaned.get("price") is None and not self.has_error("price"):
             self.add_error("price", "A one-time product needs a price.")
         if cleaned.get("currency"):
-            cleaned.update(self.minor_values())
+            values = self.minor_values()
+            if one_time:  # a subscription's price is its plans'; this one is dropped
+                self.check_price_ranges(values)
+            cleaned.update(values)
         cleaned.pop("price", None)
         return cleaned
 
 
 class PlanForm(MinorUnitsMixin, forms.ModelForm):
-    price = price_field("Price per installment")
-    promo_first_price = price_field(
-        "Promotional first installment", required=False, allow_zero=True
-    )
+    price = limited_price_field("Price per installment")
+    promo_first_price = limited_price_field("Promotional first installment", required=False)
     money_fields = {"price": "price_minor", "promo_first_price": "promo_first_price_minor"}
 
     class Meta:
@@ -129,6 +171,12 @@ class PlanForm(MinorUnitsMixin, forms.ModelForm):
         installments.widget.attrs.update(min=1, max=120)
         # The model field allows 0 (the database constraint refuses it): say "at least 1" here.
         installments.validators = [MinValueValidator(1), MaxValueValidator(120)]
+        low = format_money(price_limits(self.currency())[0], self.currency())
+        self.fields["price"].help_text = f"From {_price_range_text(self.currency())}."
+        self.fields["promo_first_price"].help_text = (
+            f"Empty: the regular price. 0: a free first installment. Otherwise from {low}, "
+            "below the regular price."
+        )
         if self.instance.pk:
             self.initial_from_minor(self.instance)
 
@@ -143,12 +191,19 @@ class PlanForm(MinorUnitsMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        price, promo = cleaned.get("price"), cleaned.get("promo_first_price")
-        if price is not None and promo is not None and promo >= price:
+        values = self.minor_values()
+        self.check_price_ranges(values, free=("promo_first_price_minor",))
+        price, promo = values.get("price_minor"), values.get("promo_first_price_minor")
+        if (
+            price is not None
+            and promo is not None
+            and promo >= price
+            and not self.has_error("promo_first_price")
+        ):
             self.add_error(
                 "promo_first_price", "The promotional price must be lower than the regular price."
             )
-        cleaned.update(self.minor_values())
+        cleaned.update(values)
         cleaned.pop("price", None)
         cleaned.pop("promo_first_price", None)
         return cleaned

@@ -2,13 +2,12 @@
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import models
 
 # ISO 4217 exponents of the currencies the platform sells in.
 CURRENCY_EXPONENTS = {"BRL": 2, "USD": 2, "EUR": 2, "MXN": 2, "COP": 2}
 CURRENCY_SYMBOLS = {"BRL": "R$", "USD": "US$", "EUR": "€", "MXN": "MX$", "COP": "COL$"}
-# The largest price a product or plan may have, in major units.
-MAX_PRICE_MAJOR = Decimal("1000000")
 
 
 class Currency(models.TextChoices):
@@ -56,3 +55,27 @@ def format_money(amount_minor: int | None, currency: str) -> str:
     quantum = Decimal(1).scaleb(-exponent(currency))
     text = f"{abs(major).quantize(quantum, rounding=ROUND_HALF_UP):,}"
     return f"{sign}{CURRENCY_SYMBOLS.get(currency, currency)} {text}"
+
+
+def price_limits(currency: str) -> tuple[int, int]:
+    """The lowest and highest price a producer may set in `currency`, in minor units, both
+    allowed (settings.PRICE_LIMITS_MINOR). Configuration, not a database constraint: changing
+    the limits leaves saved prices alone; the next change of such a price must be in range."""
+    low, high = settings.PRICE_LIMITS_MINOR[currency]
+    return int(low), int(high)
+
+
+def price_range_error(
+    amount_minor: int, currency: str, *, free_allowed: bool = False
+) -> str | None:
+    """Why a price is refused (a sentence that says the range), or None when it is in range.
+    `free_allowed`: 0 is accepted as well, for a free promotional first installment."""
+    low, high = price_limits(currency)
+    if low <= amount_minor <= high or (free_allowed and amount_minor == 0):
+        return None
+    low_text, high_text = format_money(low, currency), format_money(high, currency)
+    if free_allowed:
+        return (
+            f"Enter 0 for a free first installment, or a price between {low_text} and {high_text}."
+        )
+    return f"Enter a price between {low_text} and {high_text}."

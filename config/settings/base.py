@@ -214,6 +214,17 @@ CELERY_BEAT_SCHEDULE = {
 # Money: platform fee per charge = percentage of the amount + a fixed amount per currency.
 PLATFORM_FEE_PERCENT = "9.9"
 PLATFORM_FEE_FIXED_MINOR = {"BRL": 50, "USD": 50, "EUR": 50, "MXN": 500, "COP": 200000}
+# The lowest and highest price a producer may set, (min, max) in minor units, both allowed
+# (products.money.price_limits). Each minimum still leaves the producer a positive share after
+# the platform fee, an 80 % affiliate and cocreators holding 70 % (tests/products/
+# test_price_limits.py); each maximum is worth roughly US$ 10 000.
+PRICE_LIMITS_MINOR = {
+    "BRL": (5_00, 50_000_00),
+    "USD": (1_00, 10_000_00),
+    "EUR": (1_00, 10_000_00),
+    "MXN": (20_00, 200_000_00),
+    "COP": (5_000_00, 40_000_000_00),
+}
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ from accounts.exceptions import DomainError, InvalidTransition
 from accounts.models import User
 from accounts.tasks import send_email
 from products.models import Affiliation, Plan, Product
+from products.money import price_range_error
 
 PRODUCT_FIELDS = (
     "name",
@@ -34,18 +35,29 @@ PLAN_FIELDS = (
 
 
 def product_create(*, producer: User, **fields) -> Product:
-    if fields.get("kind") == Product.Kind.SUBSCRIPTION:
-        fields["price_minor"] = None
-    return Product.objects.create(producer=producer, **_only(fields, PRODUCT_FIELDS))
+    """A new product; a one-time product's price must lie in its currency's range."""
+    product = Product(producer=producer, **_only(fields, PRODUCT_FIELDS))
+    if product.kind == Product.Kind.SUBSCRIPTION:
+        product.price_minor = None
+    else:
+        _check_product_price(product.price_minor, product.currency)
+    product.save()
+    return product
 
 
 def product_update(*, product: Product, **fields) -> Product:
-    """Edit a product; the currency and kind are fixed once it has plans or affiliates."""
+    """Edit a product; the currency and kind are fixed once it has plans or affiliates.
+    A one-time price that is set, or whose currency or kind changes, must be in range."""
     with transaction.atomic():
-        locked = Product.objects.select_for_update().get(pk=product.pk)
+        locked = Product.objects.select_for_update(no_key=True).get(pk=product.pk)
         changes = _only(fields, PRODUCT_FIELDS)
         if changes.get("kind", locked.kind) == Product.Kind.SUBSCRIPTION:
             changes["price_minor"] = None
+        elif {"price_minor", "currency", "kind"} & changes.keys():
+            _check_product_price(
+                changes.get("price_minor", locked.price_minor),
+                changes.get("currency", locked.currency),
+            )
         if locked.plans.exists() and (
             changes.get("currency", locked.currency) != locked.currency
             or changes.get("kind", locked.kind) != locked.kind
@@ -60,15 +72,42 @@ def product_update(*, product: Product, **fields) -> Product:
 def plan_create(*, product: Product, **fields) -> Plan:
     if not product.is_subscription:
         raise DomainError("Only subscription products have plans.")
-    return Plan.objects.create(product=product, **_only(fields, PLAN_FIELDS))
+    values = _only(fields, PLAN_FIELDS)
+    if values.get("price_minor") is None:
+        raise DomainError("A plan needs a price.")
+    _check_plan_prices(values, product.currency)
+    return Plan.objects.create(product=product, **values)
 
 
 def plan_update(*, plan: Plan, **fields) -> Plan:
+    """Edit a plan; a price or promotional first installment that is set must be in range."""
     changes = _only(fields, PLAN_FIELDS)
+    _check_plan_prices(changes, plan.product.currency)
     for name, value in changes.items():
         setattr(plan, name, value)
     plan.save(update_fields=list(changes))
     return plan
+
+
+def _check_product_price(amount_minor: int | None, currency: str) -> None:
+    if amount_minor is None:
+        raise DomainError("A one-time product needs a price.")
+    _check_price(amount_minor, currency)
+
+
+def _check_price(amount_minor: int, currency: str, *, free_allowed: bool = False) -> None:
+    """The forms' price rule (products.money.price_range_error), held without a form too."""
+    error = price_range_error(amount_minor, currency, free_allowed=free_allowed)
+    if error:
+        raise DomainError(error)
+
+
+def _check_plan_prices(values: dict, currency: str) -> None:
+    # Only the prices being set: a saved price that limits changed since is left alone.
+    if values.get("price_minor") is not None:
+        _check_price(values["price_minor"], currency)
+    if values.get("promo_first_price_minor") is not None:
+        _check_price(values["promo_first_price_minor"], currency, free_allowed=True)
 
 
 def affiliation_request(*, product: Product, user: User) -> Affiliation:

@@ -109,7 +109,7 @@ def test_one_time_product_needs_a_price(page):
     expect(page.get_by_text("A one-time product needs a price.")).to_be_visible()
     page.get_by_label("Price").fill("-3")
     page.get_by_role("button", name="Create product").click()
-    expect(page.get_by_text("Enter a price of at least 0.01.")).to_be_visible()
+    expect(page.get_by_text("Enter a price between R$ 5.00 and R$ 50,000.00.")).to_be_visible()
     page.get_by_label("Price").fill("19.90")
     page.get_by_role("button", name="Create product").click()
     expect(page.get_by_text("“E-book” was created.")).to_be_visible()

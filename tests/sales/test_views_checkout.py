@@ -453,7 +453,8 @@ def producer_client(client, paid):
         ("-5", "at least 0.01"),
         ("1.005", "Ensure that there are no more than 2 decimal places."),
         ("100.01", "At most R$ 100.00 is left to refund on this sale."),
-        ("5000000", "limited to 1000000"),
+        # Not a price: no price range, only what is left on the sale.
+        ("5000000", "At most R$ 100.00 is left to refund on this sale."),
     ],
 )
 def test_the_producers_refund_form_refuses_bad_amounts(producer_client, paid, amount, error):
