@@ -1,8 +1,10 @@
-"""Beat and on-commit tasks of the payment path: refunds sent and retried."""
+"""Beat and on-commit tasks of the payment path: refunds sent and retried, lost checkout
+answers asked again."""
 
 from celery import shared_task
 
 from products.models import Refund
+from products.payments.services import attempts_reconcile
 from products.services.refunds import refund_send, refunds_retry
 
 
@@ -14,3 +16,8 @@ def refund_send_task(refund_id: int) -> str:
 @shared_task(name="products.retry_refunds")
 def retry_refunds() -> int:
     return refunds_retry()
+
+
+@shared_task(name="products.reconcile_attempts")
+def reconcile_attempts() -> int:
+    return attempts_reconcile()

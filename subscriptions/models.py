@@ -146,6 +146,8 @@ class Recurrence(models.Model):
             Status.PENDING,
             Status.SCHEDULED,
             Status.UNPAID,
+            # the subscription ended while this charge was in flight (money given back)
+            Status.CANCELED,
         },
         Status.PENDING: {Status.PAID, Status.NEEDS_ATTENTION, Status.UNPAID, Status.CANCELED},
         # A payment the gateway confirms late is applied while the subscription is billable.

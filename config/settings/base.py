@@ -209,6 +209,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "products.retry_refunds",
         "schedule": crontab(minute="*/5"),
     },
+    # One-time checkouts whose answer was lost are asked again (same key) and recorded.
+    "reconcile-attempts": {
+        "task": "products.reconcile_attempts",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # Money: platform fee per charge = percentage of the amount + a fixed amount per currency.

@@ -495,5 +495,38 @@ def _refund_late(sale: Sale) -> None:
     refund_request_late(sale=sale)
 
 
+def attempts_reconcile(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Beat: one-time checkouts whose gateway answer was lost (the request died, or the
+    gateway timed out) and that the buyer never retried are asked again with the same key,
+    and the answer recorded: money the gateway took is never left unrecorded. (Recurrences are
+    asked again by the billing run.) Returns how many attempts were asked."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempts = list(
+            PaymentAttempt.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                status__in=PaymentAttempt.UNKNOWN,
+                started_at__lt=now - STALE_ATTEMPT,
+                sale__subscription__isnull=True,
+                sale__status=Sale.Status.PENDING,
+            )
+            .select_related("sale")
+            .order_by("pk")[:batch_size]
+        )
+        transition_many(
+            PaymentAttempt,
+            [a.pk for a in attempts if a.status == PaymentAttempt.Status.TIMEOUT],
+            from_=PaymentAttempt.Status.TIMEOUT,
+            to=PaymentAttempt.Status.STARTED,
+            reason="Asked again by the reconciler",
+            started_at=now,
+        )
+        PaymentAttempt.objects.filter(pk__in=[a.pk for a in attempts]).update(started_at=now)
+    if attempts:
+        # The same key: the gateway answers for the first call (no token needed, none stored).
+        payments_collect([Charge(attempt=a, currency=a.sale.currency, token="") for a in attempts])
+    return len(attempts)
+
+
 def expired_result() -> GatewayResult:
     return GatewayResult(Outcome.EXPIRED, "", MESSAGES[Outcome.EXPIRED])

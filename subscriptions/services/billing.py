@@ -384,7 +384,16 @@ def _awaiting_payment(recurrence: Recurrence, answer: GatewayResult, now: dateti
 def _declined(recurrence: Recurrence, now: datetime, *, message: str = "") -> None:
     """Retry on the schedule while the window is open; then the recurrence is unpaid. A
     declined recurrence makes an Active subscription Overdue at once (seed 002), while retries
-    go on. The first payment is retried by the buyer at checkout, not automatically."""
+    go on. The first payment is retried by the buyer at checkout, not automatically. A
+    subscription that ended meanwhile (its lost answer asked again) is never retried."""
+    subscription_status = (
+        Subscription.objects.filter(pk=recurrence.subscription_id)
+        .values_list("status", flat=True)
+        .get()
+    )
+    if subscription_status not in (Subscription.Status.INITIATED, *Subscription.BILLABLE):
+        transition(recurrence, Recurrence.Status.CANCELED, reason=message or "Declined")
+        return
     retry_at = None
     if recurrence.number > 1:
         for days in RETRY_DAYS:

@@ -53,10 +53,12 @@ def _close_outstanding(subscription: Subscription, reason: str) -> None:
     """Nothing more is charged: recurrences not yet collected are dropped, and outstanding
     slips and debits are voided at the gateway once this commits (a payment that still comes
     is refunded automatically)."""
+    # A recurrence whose charge answer was lost stays scheduled: the collector asks again with
+    # the same key, and money the gateway did take is then refunded (not dropped).
     scheduled = list(
-        subscription.recurrences.filter(status=Recurrence.Status.SCHEDULED).values_list(
-            "pk", flat=True
-        )
+        subscription.recurrences.filter(status=Recurrence.Status.SCHEDULED)
+        .exclude(sale__attempts__status__in=PaymentAttempt.UNKNOWN)
+        .values_list("pk", flat=True)
     )
     transition_many(
         Recurrence,

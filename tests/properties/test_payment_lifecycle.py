@@ -67,6 +67,7 @@ from products.models import (
 )
 from products.payments import keys
 from products.payments.gateway import GatewayResult, Outcome, SimulatedGateway
+from products.payments.services import attempts_reconcile
 from products.services.refunds import refunds_retry, sale_chargeback, sale_refund
 from products.services.sales import sale_pay, sale_start
 from subscriptions.models import Recurrence, Subscription
@@ -202,6 +203,7 @@ class PaymentLifecycle(RuleBasedStateMachine):
                 recurrences_collect()
                 payments_expire()
             refunds_retry()
+            attempts_reconcile()
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
