@@ -337,7 +337,11 @@ def payments_record(
                 (paying if sale.pk in accepted else refunding).append(sale)
             elif total and sale.status in Sale.UNPAID:
                 report[sale.pk] = "attention"
-                _park(sale, "Part of a payment was charged and could not be given back.", now)
+                payment_park(
+                    sale=sale,
+                    error="Part of a payment was charged and could not be given back.",
+                    now=now,
+                )
             elif total:  # attempts_start never lets this happen; if it does, say it loudly
                 logger.error("sale %s (already %s) reported charged again", sale.pk, sale.status)
             elif sale.status in Sale.UNPAID:
@@ -433,7 +437,7 @@ def settle(sales: list[Sale], now: datetime) -> list[int]:
         except Exception as exc:
             rolled_back([sale])
             logger.exception("sale %s was charged but could not be recorded", sale.pk)
-            _park(sale, f"{type(exc).__name__}: {exc}", now)
+            payment_park(sale=sale, error=f"{type(exc).__name__}: {exc}", now=now)
     return done
 
 
@@ -457,7 +461,7 @@ def _settle(sales: list[Sale], now: datetime) -> None:
     ledger_write_splits(sale_ids=[s.pk for s in sales])
 
 
-def _park(sale: Sale, error: str, now: datetime) -> None:
+def payment_park(*, sale: Sale, error: str, now: datetime) -> None:
     """Charged but not recordable: keep the money's trace, show the error to admins."""
     try:
         with transaction.atomic():

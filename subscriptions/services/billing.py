@@ -29,9 +29,9 @@ from products.payments.models import PaymentAttempt
 from products.payments.services import (
     AttemptPlan,
     Charge,
-    _park,
     attempts_start,
     expired_result,
+    payment_park,
     payments_collect,
     payments_record,
 )
@@ -217,7 +217,11 @@ def _claim(now: datetime, batch_size: int) -> list[tuple[Recurrence, PaymentAtte
         claimed = []
         for recurrence, attempts in zip(recurrences, started, strict=True):
             if attempts is None:  # charged (or waiting) already, yet still here: an admin looks
-                _park(recurrence.sale, "Charged earlier, but the recurrence was not settled.", now)
+                payment_park(
+                    sale=recurrence.sale,
+                    error="Charged earlier, but the recurrence was not settled.",
+                    now=now,
+                )
                 continue
             claimed += [(recurrence, attempt) for attempt in attempts]
         transition_many(
