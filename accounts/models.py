@@ -4,7 +4,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+
+from accounts.locales import time_zone_choices
 
 
 class UserManager(BaseUserManager):
@@ -29,8 +32,16 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField("email address", unique=True)
-    full_name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    # The language and time zone this person reads in: screens after login, and every email sent
+    # to them whoever triggers it (accounts.locales.recipient).
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, choices=time_zone_choices, default="UTC"
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -63,9 +74,9 @@ class AccountValidation(models.Model):
     """Identity data a user submits; an admin validates or rejects it."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending review"
-        VALIDATED = "validated", "Validated"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Pending review")
+        VALIDATED = "validated", _("Validated")
+        REJECTED = "rejected", _("Rejected")
 
     # A rejected user may correct the data and submit again; a validated one may be revoked.
     TRANSITIONS = {
@@ -77,12 +88,16 @@ class AccountValidation(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="validation"
     )
-    legal_name = models.CharField(max_length=200)
-    country = CountryField()
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    country = CountryField(_("country"))
     tax_document = models.CharField(
-        max_length=40, help_text="Tax identification number (CPF, CNPJ, NIF, RFC, SSN...)."
+        _("tax document"),
+        max_length=40,
+        help_text=_("Tax identification number (CPF, CNPJ, NIF, RFC, SSN...)."),
     )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
     submitted_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
@@ -93,7 +108,7 @@ class AccountValidation(models.Model):
         related_name="+",
     )
     review_note = models.TextField(
-        blank=True, help_text="Shown to the user when the account is rejected."
+        _("review note"), blank=True, help_text=_("Shown to the user when the account is rejected.")
     )
 
     class Meta:
