@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # end) unless DATABASE_URL names one. See config/devdb.py.
 DEVDB := $(PY) -m config.devdb
 
-.PHONY: run test lint format install migrate seed clean bench-ledger bench-billing bench-checkout
+.PHONY: run test lint format install migrate seed clean messages bench-ledger bench-billing bench-checkout
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,7 +14,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# Message catalogs: the .po files are committed, the .mo files are compiled here (pure Python,
+# Babel; no GNU gettext needed) and never committed.
+MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(STAMP)
+	$(VENV)/bin/pybabel -q compile -i $< -o $@ -l $*
+
+install: $(STAMP) $(MO)
+
+# After marking or changing strings: adds new ones (untranslated) to every catalog, drops gone ones.
+messages: install
+	$(PY) -m config.i18n
 
 migrate: install
 	$(DEVDB) $(PY) manage.py migrate --noinput

@@ -6,6 +6,14 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_configure(config):
+    """Screens in pt-BR and es need compiled catalogs; `make` compiles them, a bare `pytest`
+    after editing a .po file would otherwise test the old text."""
+    from config.i18n import compile_stale
+
+    compile_stale()
+
+
 def pytest_runtest_logreport(report):
     """In CI a skipped browser test is a failure: they must really run there."""
     if os.environ.get("CI") and report.skipped and "tests/e2e/" in report.nodeid:
