@@ -1,21 +1,30 @@
 """Money is integer minor units plus a currency; these helpers convert and format it exactly."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import Decimal, InvalidOperation
 
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    parse_decimal,
+)
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # ISO 4217 exponents of the currencies the platform sells in.
 CURRENCY_EXPONENTS = {"BRL": 2, "USD": 2, "EUR": 2, "MXN": 2, "COP": 2}
-CURRENCY_SYMBOLS = {"BRL": "R$", "USD": "US$", "EUR": "€", "MXN": "MX$", "COP": "COL$"}
 
 
 class Currency(models.TextChoices):
-    BRL = "BRL", "Brazilian real (BRL)"
-    USD = "USD", "US dollar (USD)"
-    EUR = "EUR", "Euro (EUR)"
-    MXN = "MXN", "Mexican peso (MXN)"
-    COP = "COP", "Colombian peso (COP)"
+    BRL = "BRL", gettext_lazy("Brazilian real (BRL)")
+    USD = "USD", gettext_lazy("US dollar (USD)")
+    EUR = "EUR", gettext_lazy("Euro (EUR)")
+    MXN = "MXN", gettext_lazy("Mexican peso (MXN)")
+    COP = "COP", gettext_lazy("Colombian peso (COP)")
 
 
 def exponent(currency: str) -> int:
@@ -26,7 +35,10 @@ def to_minor(amount: Decimal, currency: str) -> int:
     """Decimal major units → integer minor units; refuses more decimals than the currency has."""
     scaled = Decimal(amount).scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
-        raise ValueError(f"{currency} amounts have at most {exponent(currency)} decimal places.")
+        raise ValueError(
+            _("%(currency)s amounts have at most %(digits)s decimal places.")
+            % {"currency": currency, "digits": exponent(currency)}
+        )
     return int(scaled)
 
 
@@ -35,26 +47,64 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
     return (Decimal(amount_minor).scaleb(-exp)).quantize(Decimal(1).scaleb(-exp))
 
 
-def parse_major(text: str, currency: str) -> Decimal:
-    """Parse user input like '1,234.50' or '49.9' to a Decimal; ValueError when it is not money."""
-    cleaned = str(text).strip().replace(" ", "").replace(",", "")
+# One separator followed by one or two digits can only be a decimal separator (a thousands
+# group has three digits), whatever the reader's locale: "49.90" typed on a pt-BR phone is 49,90.
+_PLAIN_DECIMAL = re.compile(r"^(-?\d+)[.,](\d{1,2})$")
+
+
+def _locale(locale: str | None) -> str:
+    from accounts.locales import babel_locale
+
+    return locale or babel_locale()
+
+
+def parse_major(text: str, currency: str | None = None, *, locale: str | None = None) -> Decimal:
+    """Parse an amount typed by a person in their locale ('1.234,56' in pt-BR and es,
+    '1,234.56' in en) to a Decimal; ValueError with a sentence to show when it is not money
+    or is ambiguous (grouping that does not match the locale)."""
+    locale = _locale(locale)
+    cleaned = str(text).strip().replace("\u00a0", "").replace(" ", "")
+    if "\x00" in cleaned or len(cleaned) > 40:
+        raise ValueError(_amount_example(locale))
+    plain = _PLAIN_DECIMAL.match(cleaned)
+    if plain:
+        return Decimal(f"{plain.group(1)}.{plain.group(2)}")
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError("Enter an amount such as 49.90.") from None
+        value = parse_decimal(cleaned, locale=locale, strict=True)
+    except (NumberFormatError, InvalidOperation, ValueError):
+        raise ValueError(_amount_example(locale)) from None
     if not value.is_finite():
-        raise ValueError("Enter an amount such as 49.90.")
+        raise ValueError(_amount_example(locale))
     return value
 
 
-def format_money(amount_minor: int | None, currency: str) -> str:
+def _amount_example(locale: str) -> str:
+    example = format_decimal(Decimal("1234.56"), locale=locale)
+    return _("Enter an amount such as %(example)s.") % {"example": example}
+
+
+def format_decimal_input(value: Decimal, currency: str, *, locale: str | None = None) -> str:
+    """An amount as a money input shows it back: the locale's separators, no symbol."""
+    digits = exponent(currency)
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(Decimal(value), format=pattern, locale=_locale(locale))
+
+
+def format_money(amount_minor: int | None, currency: str, *, locale: str | None = None) -> str:
+    """An amount as the reader's locale writes it (Babel/CLDR): R$ 1.234,56 (pt-BR),
+    1.234,56 € (es), $1,234.56 and MX$1,234.56 (en). Where CLDR shows fewer digits than we keep
+    (COP: none), a whole amount is shown that way (COP 1.234.567) and any other keeps its cents,
+    so the lines of a split always add up on screen."""
     if amount_minor is None:
         return ""
     major = to_major(amount_minor, currency)
-    sign = "-" if major < 0 else ""
-    quantum = Decimal(1).scaleb(-exponent(currency))
-    text = f"{abs(major).quantize(quantum, rounding=ROUND_HALF_UP):,}"
-    return f"{sign}{CURRENCY_SYMBOLS.get(currency, currency)} {text}"
+    whole = major == major.to_integral_value()
+    return format_currency(
+        major,
+        currency,
+        locale=_locale(locale),
+        currency_digits=whole or get_currency_precision(currency) >= exponent(currency),
+    )
 
 
 def price_limits(currency: str) -> tuple[int, int]:
@@ -73,9 +123,10 @@ def price_range_error(
     low, high = price_limits(currency)
     if low <= amount_minor <= high or (free_allowed and amount_minor == 0):
         return None
-    low_text, high_text = format_money(low, currency), format_money(high, currency)
+    texts = {"low": format_money(low, currency), "high": format_money(high, currency)}
     if free_allowed:
         return (
-            f"Enter 0 for a free first installment, or a price between {low_text} and {high_text}."
+            _("Enter 0 for a free first installment, or a price between %(low)s and %(high)s.")
+            % texts
         )
-    return f"Enter a price between {low_text} and {high_text}."
+    return _("Enter a price between %(low)s and %(high)s.") % texts

@@ -468,20 +468,20 @@ def test_refresh_previews_the_split_of_the_spec_example(client, product):
     response = refresh(client, product, commission_percent="10")
 
     preview = response.context["preview"]
-    assert preview.price == "R$ 100.00"
+    assert preview.price == "R$100.00"
     assert [(line.label, line.amount) for line in preview.direct] == [
-        ("Platform fee", "R$ 10.40"),
-        ("This cocreator", "R$ 8.96"),
-        ("Producer", "R$ 80.64"),
+        ("Platform fee", "R$10.40"),
+        ("This cocreator", "R$8.96"),
+        ("Producer", "R$80.64"),
     ]
     assert [(line.label, line.amount) for line in preview.affiliate] == [
-        ("Platform fee", "R$ 10.40"),
-        ("Affiliate", "R$ 31.36"),
-        ("This cocreator", "R$ 5.82"),
-        ("Producer", "R$ 52.42"),
+        ("Platform fee", "R$10.40"),
+        ("Affiliate", "R$31.36"),
+        ("This cocreator", "R$5.82"),
+        ("Producer", "R$52.42"),
     ]
     page = text(response)
-    for amount in ("R$ 10.40", "R$ 8.96", "R$ 31.36", "R$ 5.82", "R$ 52.42"):
+    for amount in ("R$10.40", "R$8.96", "R$31.36", "R$5.82", "R$52.42"):
         assert amount in page
 
 
@@ -491,10 +491,10 @@ def test_the_preview_counts_other_cocreators(client, product):
     response = refresh(client, product, commission_percent="10")
 
     assert [(line.label, line.amount) for line in response.context["preview"].direct] == [
-        ("Platform fee", "R$ 10.40"),
-        ("This cocreator", "R$ 8.96"),
-        ("Other cocreators", "R$ 17.92"),
-        ("Producer", "R$ 62.72"),
+        ("Platform fee", "R$10.40"),
+        ("This cocreator", "R$8.96"),
+        ("Other cocreators", "R$17.92"),
+        ("Producer", "R$62.72"),
     ]
 
 
@@ -512,10 +512,10 @@ def test_the_preview_uses_the_chosen_affiliates_commission(client, product):
 
     # 89.60 net, affiliate 50 % → 44.80, 10 % of the 44.80 left → 4.48.
     assert [(line.label, line.amount) for line in response.context["preview"].affiliate] == [
-        ("Platform fee", "R$ 10.40"),
-        ("Affiliate", "R$ 44.80"),
-        ("This cocreator", "R$ 4.48"),
-        ("Producer", "R$ 40.32"),
+        ("Platform fee", "R$10.40"),
+        ("Affiliate", "R$44.80"),
+        ("This cocreator", "R$4.48"),
+        ("Producer", "R$40.32"),
     ]
 
 
@@ -535,9 +535,9 @@ def test_the_preview_survives_a_percentage_that_is_not_a_number(client, product)
 
     assert response.status_code == 200
     assert [(line.label, line.amount) for line in response.context["preview"].direct] == [
-        ("Platform fee", "R$ 10.40"),
-        ("This cocreator", "R$ 0.00"),
-        ("Producer", "R$ 89.60"),
+        ("Platform fee", "R$10.40"),
+        ("This cocreator", "R$0.00"),
+        ("Producer", "R$89.60"),
     ]
 
 

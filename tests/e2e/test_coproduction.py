@@ -50,7 +50,7 @@ def test_whole_contract_story(page, browser, live_server, shot):
     expect(page.locator("#field-end_date")).to_have_count(0)
     page.locator("#id_commission_percent").fill("10")
     # 100.00: fee 10.40, net 89.60, this cocreator 10 % of it.
-    expect(page.locator("#share-preview")).to_contain_text("R$ 8.96")
+    expect(page.locator("#share-preview")).to_contain_text("R$8.96")
     shot(page, "20-invite-form")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text("Invitation sent to caio@example.com.")).to_be_visible()

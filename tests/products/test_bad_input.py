@@ -70,9 +70,9 @@ BAD_PRODUCTS = [
     ({"name": "   "}, "This field is required."),
     ({"name": "x" * 121}, "Ensure this value has at most 120 characters (it has 121)."),
     ({"price": "abc"}, "Enter a number."),
-    ({"price": "-5"}, "Enter a price between R$ 5.00 and R$ 50,000.00."),
-    ({"price": "0"}, "Enter a price between R$ 5.00 and R$ 50,000.00."),
-    ({"price": "99999999"}, "Enter a price between R$ 5.00 and R$ 50,000.00."),
+    ({"price": "-5"}, "Enter a price between R$5.00 and R$50,000.00."),
+    ({"price": "0"}, "Enter a price between R$5.00 and R$50,000.00."),
+    ({"price": "99999999"}, "Enter a price between R$5.00 and R$50,000.00."),
     ({"price": "99999999999"}, "Ensure that there are no more than 10 digits before the decimal"),
     ({"price": "1.234"}, "Ensure that there are no more than 2 decimal places."),
     ({"price": "NaN"}, "Enter a number."),
@@ -178,7 +178,7 @@ BAD_PLANS = [
     ({"installments": "-1"}, "Ensure this value is greater than or equal to 1."),
     ({"installments": "two"}, "Enter a whole number."),
     ({"price": ""}, "This field is required."),
-    ({"price": "0"}, "Enter a price between R$ 5.00 and R$ 50,000.00."),
+    ({"price": "0"}, "Enter a price between R$5.00 and R$50,000.00."),
     ({"price": "1.234"}, "Ensure that there are no more than 2 decimal places."),
     ({"name": ""}, "This field is required."),
     ({"periodicity": "daily"}, "Select a valid choice. daily is not one of the available choices."),
@@ -259,7 +259,7 @@ def test_htmx_plan_create_returns_only_the_panel(client, club):
     assert response.status_code == 200
     assert 'id="plans-panel"' in content
     assert "<html" not in content
-    assert "R$ 49.90" in content
+    assert "R$49.90" in content
     assert "Plan “Monthly” added." in content
     # The form comes back empty, ready for the next plan.
     assert response.context["form"].is_bound is False

@@ -130,7 +130,7 @@ def test_two_refunds_of_60_percent_at_once_one_wins(monkeypatch):
     (refund,) = [result for result in results if isinstance(result, Refund)]
     (error,) = errors(results)
     assert type(error) is DomainError
-    assert error.message == "At most R$ 40.00 is left to refund on this sale."
+    assert error.message == "At most R$40.00 is left to refund on this sale."
     sale.refresh_from_db()
     assert (sale.status, sale.refunded_minor) == (Sale.Status.PARTIALLY_REFUNDED, 6000)
     assert sale.refunded_minor <= sale.amount_minor

@@ -349,7 +349,7 @@ def test_the_receipt_is_emailed_when_the_payment_commits(sale, django_capture_on
     (message,) = mail.outbox
     assert message.to == [sale.buyer.email]
     assert sale.product.name in message.subject
-    assert "R$ 100.00" in message.body
+    assert "R$100.00" in message.body
     assert "/purchases/" in message.body
 
 

@@ -129,7 +129,7 @@ def test_a_refund_larger_than_what_is_left_is_refused_and_changes_nothing(sale, 
     with pytest.raises(DomainError) as raised:
         sale_refund(sale=sale, actor=sale.product.producer, amount_minor=amount)
 
-    assert raised.value.message == "At most R$ 70.00 is left to refund on this sale."
+    assert raised.value.message == "At most R$70.00 is left to refund on this sale."
     assert snapshot(sale) == before
 
 

@@ -395,7 +395,7 @@ def test_the_buyer_confirms_and_gets_a_refund_within_the_guarantee(client, paid,
     url = reverse("products:purchase_refund", args=[paid.pk])
     time_machine.shift(timedelta(days=6))
 
-    assert "R$ 100.00" in client.get(url).content.decode()
+    assert "R$100.00" in client.get(url).content.decode()
     response = client.post(url)
 
     assert response.url == reverse("products:purchase", args=[paid.pk])
@@ -452,9 +452,9 @@ def producer_client(client, paid):
         ("0", "at least 0.01"),
         ("-5", "at least 0.01"),
         ("1.005", "Ensure that there are no more than 2 decimal places."),
-        ("100.01", "At most R$ 100.00 is left to refund on this sale."),
+        ("100.01", "At most R$100.00 is left to refund on this sale."),
         # Not a price: no price range, only what is left on the sale.
-        ("5000000", "At most R$ 100.00 is left to refund on this sale."),
+        ("5000000", "At most R$100.00 is left to refund on this sale."),
     ],
 )
 def test_the_producers_refund_form_refuses_bad_amounts(producer_client, paid, amount, error):
