@@ -1,6 +1,7 @@
 """Admin for subscriptions (with Cancel as admin) and recurrences."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from config.admin_actions import apply_each
 from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
@@ -57,7 +58,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Cancel selected subscriptions (Canceled by admin)")
+    @admin.action(description=_("Cancel selected subscriptions (Canceled by admin)"))
     def cancel_as_admin(self, request, queryset):
         apply_each(
             self,

@@ -4,20 +4,30 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 
 class Subscription(models.Model):
     """A buyer's subscription to a plan; billed on the anchor date's schedule."""
 
     class Status(models.TextChoices):
-        INITIATED = "initiated", "Initiated"
-        ACTIVE = "active", "Active"
-        INACTIVE = "inactive", "Inactive"
-        OVERDUE = "overdue", "Overdue"
-        CANCELED_BY_CUSTOMER = "canceled_by_customer", "Canceled by the customer"
-        CANCELED_BY_SELLER = "canceled_by_seller", "Canceled by the seller"
-        CANCELED_BY_ADMIN = "canceled_by_admin", "Canceled by admin"
-        EXPIRED = "expired", "Expired"
+        INITIATED = "initiated", pgettext_lazy("subscription status", "Initiated")
+        ACTIVE = "active", pgettext_lazy("subscription status", "Active")
+        INACTIVE = "inactive", pgettext_lazy("subscription status", "Inactive")
+        OVERDUE = "overdue", pgettext_lazy("subscription status", "Overdue")
+        CANCELED_BY_CUSTOMER = (
+            "canceled_by_customer",
+            pgettext_lazy("subscription status", "Canceled by the customer"),
+        )
+        CANCELED_BY_SELLER = (
+            "canceled_by_seller",
+            pgettext_lazy("subscription status", "Canceled by the seller"),
+        )
+        CANCELED_BY_ADMIN = (
+            "canceled_by_admin",
+            pgettext_lazy("subscription status", "Canceled by admin"),
+        )
+        EXPIRED = "expired", pgettext_lazy("subscription status", "Expired")
 
     CANCELED = (
         Status.CANCELED_BY_CUSTOMER,
@@ -129,14 +139,17 @@ class Recurrence(models.Model):
     """One installment of a subscription: created once, collected, retried, paid or unpaid."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "To be charged"
-        COLLECTING = "collecting", "Being charged"
-        PENDING = "pending", "Waiting for payment"
-        PAID = "paid", "Paid"
+        SCHEDULED = "scheduled", pgettext_lazy("recurrence status", "To be charged")
+        COLLECTING = "collecting", pgettext_lazy("recurrence status", "Being charged")
+        PENDING = "pending", pgettext_lazy("recurrence status", "Waiting for payment")
+        PAID = "paid", pgettext_lazy("recurrence status", "Paid")
         # Charged, but its sale could not be recorded whole: parked for an admin.
-        NEEDS_ATTENTION = "needs_attention", "Paid, needs attention"
-        UNPAID = "unpaid", "Unpaid"
-        CANCELED = "canceled", "Canceled"
+        NEEDS_ATTENTION = (
+            "needs_attention",
+            pgettext_lazy("recurrence status", "Paid, needs attention"),
+        )
+        UNPAID = "unpaid", pgettext_lazy("recurrence status", "Unpaid")
+        CANCELED = "canceled", pgettext_lazy("recurrence status", "Canceled")
 
     TRANSITIONS = {
         Status.SCHEDULED: {Status.COLLECTING, Status.CANCELED, Status.UNPAID},

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -53,12 +54,16 @@ def subscribe_view(request, pk: int, plan_pk: int):
                 form.add_error(None, getattr(exc, "message", str(exc)))
             else:
                 if subscription.status == Subscription.Status.ACTIVE:
-                    messages.success(request, f"You subscribed to {product.name}.")
+                    messages.success(
+                        request, _("You subscribed to %(product)s.") % {"product": product.name}
+                    )
                 else:
                     messages.info(
                         request,
-                        "Your payment slip or debit was issued. The subscription becomes active "
-                        "when it is paid.",
+                        _(
+                            "Your payment slip or debit was issued. The subscription becomes "
+                            "active when it is paid."
+                        ),
                     )
                 return redirect_page(request, "subscriptions:detail", pk=subscription.pk)
     elif refresh:
@@ -115,7 +120,7 @@ def cancel(request, pk: int):
         act(
             request,
             lambda: lifecycle.subscription_cancel(subscription=subscription, actor=request.user),
-            "Your subscription was canceled. Nothing more is charged.",
+            _("Your subscription was canceled. Nothing more is charged."),
         )
         return redirect("subscriptions:detail", pk=subscription.pk)
     return render(request, "subscriptions/cancel_confirm.html", {"subscription": subscription})
@@ -141,7 +146,7 @@ def update_payment(request, pk: int):
             method=form.cleaned_data["method"],
             token=form.cleaned_data["card_number"],
         ),
-        "Payment details updated; the next charges use them.",
+        _("Payment details updated; the next charges use them."),
     )
     return redirect("subscriptions:detail", pk=subscription.pk)
 
@@ -172,7 +177,7 @@ def seller_cancel(request, pk: int, subscription_pk: int):
         act(
             request,
             lambda: lifecycle.subscription_cancel(subscription=subscription, actor=request.user),
-            f"Subscription of {subscription.buyer.email} canceled.",
+            _("Subscription of %(email)s canceled.") % {"email": subscription.buyer.email},
         )
         return redirect("subscriptions:subscribers", pk=product.pk)
     return render(

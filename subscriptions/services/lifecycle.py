@@ -5,6 +5,8 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.exceptions import InvalidTransition, PermissionDenied
 from accounts.models import User
@@ -27,8 +29,11 @@ def subscription_transition(
     current = Subscription.Status(subscription.status)
     if to not in Subscription.TRANSITIONS[current]:
         raise InvalidTransition(
-            f"A subscription that is {current.label.lower()} cannot become "
-            f"{Subscription.Status(to).label.lower()}."
+            _("A subscription that is %(current)s cannot become %(to)s.")
+            % {
+                "current": current.label.lower(),
+                "to": Subscription.Status(to).label.lower(),
+            }
         )
     subscription.status = to
     fields = ["status"]
@@ -98,18 +103,25 @@ def _void(attempts: list[tuple[str, str]]) -> None:
 def subscription_cancel(*, subscription: Subscription, actor: User, as_admin: bool = False):
     """The buyer (Canceled by the customer), the product's producer (Canceled by the seller) or
     a platform admin (Canceled by admin) cancels. Cancelling twice is refused with a message."""
+    # The reasons are stored in English (end_reason, events) and translated where shown.
     if as_admin:
         if not actor.is_staff:
-            raise PermissionDenied("Only platform admins cancel as admin.")
-        to, reason = Subscription.Status.CANCELED_BY_ADMIN, "Canceled by a platform admin"
+            raise PermissionDenied(_("Only platform admins cancel as admin."))
+        to = Subscription.Status.CANCELED_BY_ADMIN
+        reason = gettext_noop("Canceled by a platform admin")
     elif actor.pk == subscription.buyer_id:
-        to, reason = Subscription.Status.CANCELED_BY_CUSTOMER, "Canceled by the customer"
+        to = Subscription.Status.CANCELED_BY_CUSTOMER
+        reason = gettext_noop("Canceled by the customer")
     elif actor.pk == subscription.product.producer_id:
-        to, reason = Subscription.Status.CANCELED_BY_SELLER, "Canceled by the seller"
+        to = Subscription.Status.CANCELED_BY_SELLER
+        reason = gettext_noop("Canceled by the seller")
     else:
-        raise PermissionDenied("Only the buyer, the producer or an admin can cancel this.")
+        raise PermissionDenied(_("Only the buyer, the producer or an admin can cancel this."))
     with transaction.atomic():
         locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
         if locked.status in Subscription.CANCELED or locked.status == Subscription.Status.EXPIRED:
-            raise InvalidTransition(f"This subscription is already {locked.get_status_display()}.")
+            raise InvalidTransition(
+                _("This subscription is already %(status)s.")
+                % {"status": locked.get_status_display()}
+            )
         return subscription_transition(subscription=locked, to=to, actor=actor, reason=reason)

@@ -3,6 +3,8 @@ it), later ones by the billing run. Changing the card stays within its payment f
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
@@ -23,7 +25,8 @@ from subscriptions.schedule import due_date
 from subscriptions.services.billing import LEASE, recurrence_build
 from subscriptions.services.lifecycle import subscription_transition
 
-SWITCH_FAMILY_ADVICE = (
+# Marked for extraction only: a str (not lazy) that callers translate where it is shown.
+SWITCH_FAMILY_ADVICE = gettext_noop(
     "A subscription cannot switch between card, cash payment and direct debit. Cancel this "
     "subscription and buy the product again choosing the payment method you want."
 )
@@ -91,9 +94,9 @@ def _change_method(subscription: Subscription, *, method: str, country: str, tok
     """The checkout form comes back with the same key after a failed payment: until the first
     installment is under way the buyer may choose another method (or country) there."""
     if not is_available(method, country):
-        raise DomainError("This payment method is not available in your country.")
+        raise DomainError(_("This payment method is not available in your country."))
     if method == Method.CARD and not token.strip():
-        raise DomainError("Enter the card number.")
+        raise DomainError(_("Enter the card number."))
     with transaction.atomic():
         recurrence = Recurrence.objects.select_for_update(of=("self",)).get(
             subscription=subscription, number=1
@@ -111,13 +114,13 @@ def _change_method(subscription: Subscription, *, method: str, country: str, tok
 def _create(*, plan, buyer, method, country, token, affiliate_code, checkout_key):
     product = plan.product
     if product.producer_id == buyer.pk:
-        raise DomainError("You are the producer of this product; you cannot subscribe to it.")
+        raise DomainError(_("You are the producer of this product; you cannot subscribe to it."))
     if not (product.is_active and plan.is_active and product.kind == Product.Kind.SUBSCRIPTION):
-        raise DomainError("This plan is not open for subscriptions.")
+        raise DomainError(_("This plan is not open for subscriptions."))
     if not is_available(method, country):
-        raise DomainError("This payment method is not available in your country.")
+        raise DomainError(_("This payment method is not available in your country."))
     if family_of(method) == Family.CARD and method == Method.CARD and not token.strip():
-        raise DomainError("Enter the card number.")
+        raise DomainError(_("Enter the card number."))
     now = timezone.now()
     today = now.date()
     amount = _first_amount(plan)
@@ -163,11 +166,11 @@ def _first_amount(plan: Plan) -> int:
 
 def _split_check(*, method: str, amount_minor: int, second_amount_minor, currency: str) -> None:
     if method != Method.CARD:
-        raise DomainError("Only credit cards can split the first payment.")
+        raise DomainError(_("Only credit cards can split the first payment."))
     if not second_amount_minor or not 0 < second_amount_minor < amount_minor:
         raise DomainError(
-            "The second card's amount must be above zero and below "
-            f"{format_money(amount_minor, currency)}."
+            _("The second card's amount must be above zero and below %(amount)s.")
+            % {"amount": format_money(amount_minor, currency)}
         )
 
 
@@ -180,7 +183,7 @@ def _start_free(subscription: Subscription) -> None:
         subscription=subscription,
         to=Subscription.Status.ACTIVE,
         actor=None,
-        reason="Free first installment",
+        reason=gettext_noop("Free first installment"),  # stored; translated where shown
     )
     if subscription.plan.installments == 1:
         subscription_transition(
@@ -206,9 +209,9 @@ def subscription_pay_first(
         if recurrence.status == Recurrence.Status.PAID:
             return subscription
         if recurrence.status == Recurrence.Status.PENDING:
-            raise DomainError("This subscription is waiting for your payment slip or debit.")
+            raise DomainError(_("This subscription is waiting for your payment slip or debit."))
         if recurrence.status not in (Recurrence.Status.SCHEDULED, Recurrence.Status.COLLECTING):
-            raise InvalidTransition("This subscription can no longer be paid.")
+            raise InvalidTransition(_("This subscription can no longer be paid."))
         amounts = (recurrence.amount_minor,)
         tokens = [subscription.payment_token]
         if second_token:
@@ -249,7 +252,10 @@ def subscription_pay_first(
         return subscription
     if outcome == "lost":
         raise DomainError(
-            "The payment service did not answer in time. Try again: you will not be charged twice."
+            _(
+                "The payment service did not answer in time. Try again: you will not be "
+                "charged twice."
+            )
         )
     failed = (
         recurrence.sale.attempts.exclude(
@@ -258,7 +264,7 @@ def subscription_pay_first(
         .order_by("-number")
         .first()
     )
-    raise DomainError(failed.message if failed and failed.message else "The payment failed.")
+    raise DomainError(failed.message if failed and failed.message else _("The payment failed."))
 
 
 def subscription_update_payment(
@@ -266,24 +272,24 @@ def subscription_update_payment(
 ) -> Subscription:
     """The buyer changes the card (or wallet) used from now on, within the same family."""
     if actor.pk != subscription.buyer_id:
-        raise PermissionDenied("Only the subscriber changes the payment details.")
+        raise PermissionDenied(_("Only the subscriber changes the payment details."))
     if method not in Method.values:
-        raise DomainError("Choose a payment method.")
+        raise DomainError(_("Choose a payment method."))
     if family_of(method) != family_of(subscription.method):
-        raise DomainError(SWITCH_FAMILY_ADVICE)
+        raise DomainError(_(SWITCH_FAMILY_ADVICE))
     if not is_available(method, subscription.country):
-        raise DomainError("This payment method is not available in your country.")
+        raise DomainError(_("This payment method is not available in your country."))
     if family_of(method) != Family.CARD:
-        raise DomainError("Cash and direct debit subscriptions have no card to update.")
+        raise DomainError(_("Cash and direct debit subscriptions have no card to update."))
     if method == Method.CARD and not token.strip():
-        raise DomainError("Enter the new card number.")
+        raise DomainError(_("Enter the new card number."))
     with transaction.atomic():
         locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
         if locked.status in Subscription.CANCELED or locked.status in (
             Subscription.Status.EXPIRED,
             Subscription.Status.INACTIVE,
         ):
-            raise InvalidTransition("This subscription has ended.")
+            raise InvalidTransition(_("This subscription has ended."))
         locked.method = method
         locked.payment_token = token.strip() or "tok_approved"
         locked.payment_label = card_label(method, token)
