@@ -4,9 +4,21 @@ from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from coproduction.models import MAX_SHARE_PERCENT, Contract
 from products.models import Affiliation, Product
+
+
+def _above_limit_message() -> str:
+    text = gettext("The producer keeps at least %(keep)s %%: at most %(limit)s %%.") % {
+        "keep": 100 - MAX_SHARE_PERCENT,
+        "limit": MAX_SHARE_PERCENT,
+    }
+    # Django %-formats messages with the validator's params: a bare "%" would crash.
+    return text.replace("%", "%%")
 
 
 def percent_field(label: str, *, required: bool = True) -> forms.DecimalField:
@@ -19,10 +31,8 @@ def percent_field(label: str, *, required: bool = True) -> forms.DecimalField:
         decimal_places=2,
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "max": MAX_SHARE_PERCENT}),
         error_messages={
-            "min_value": "The percentage must be above 0.",
-            # Django %-formats messages with the validator's params: a bare "%" would crash.
-            "max_value": f"The producer keeps at least {100 - MAX_SHARE_PERCENT} %%: at most "
-            f"{MAX_SHARE_PERCENT} %%.",
+            "min_value": _("The percentage must be above 0."),
+            "max_value": lazy(_above_limit_message, str)(),
         },
     )
 
@@ -36,43 +46,43 @@ class ContractTermsForm(forms.Form):
     """The terms an invitation sets and a change proposes."""
 
     duration = forms.ChoiceField(
-        label="Contract end date",
+        label=_("Contract end date"),
         choices=[
-            ("date", "Set contract end date"),
-            ("eternal", "Eternal (there is no deadline to end the contract)"),
+            ("date", _("Set contract end date")),
+            ("eternal", _("Eternal (there is no deadline to end the contract)")),
         ],
         widget=forms.RadioSelect,
         initial="eternal",
     )
     end_date = forms.DateField(
-        label="End date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("End date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     sales_scope = forms.ChoiceField(
-        label="Receive commissions from which sales?",
+        label=_("Receive commissions from which sales?"),
         choices=Contract.SalesScope.choices,
         widget=forms.RadioSelect,
         initial=Contract.SalesScope.ALL,
     )
     affiliate_choice = forms.ChoiceField(
-        label="Which affiliates count?",
-        choices=[("all", "All affiliates"), ("chosen", "Only the affiliates I choose")],
+        label=_("Which affiliates count?"),
+        choices=[("all", _("All affiliates")), ("chosen", _("Only the affiliates I choose"))],
         widget=forms.RadioSelect,
         initial="all",
         required=False,
     )
     affiliates = AffiliateChoiceField(
-        label="Affiliates",
+        label=_("Affiliates"),
         queryset=Affiliation.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    commission_percent = percent_field("Commission Percentage")
+    commission_percent = percent_field(_("Commission Percentage"))
     specific_affiliate_percent = forms.BooleanField(
-        label="Would you like to set a specific commission percentage for Affiliate sales?",
+        label=_("Would you like to set a specific commission percentage for Affiliate sales?"),
         required=False,
     )
     affiliate_commission_percent = percent_field(
-        "Commission percentage for affiliate sales", required=False
+        _("Commission percentage for affiliate sales"), required=False
     )
 
     def __init__(self, *args, product: Product, **kwargs):
@@ -81,9 +91,7 @@ class ContractTermsForm(forms.Form):
         self.fields["affiliates"].queryset = product.affiliations.filter(
             status=Affiliation.Status.APPROVED
         ).select_related("affiliate")
-        self.fields[
-            "commission_percent"
-        ].help_text = (
+        self.fields["commission_percent"].help_text = _(
             "Of what remains of each sale after the platform fee and the affiliate's commission."
         )
 
@@ -118,9 +126,9 @@ class ContractTermsForm(forms.Form):
         if cleaned.get("duration") == "date":
             end_date = cleaned.get("end_date")
             if end_date is None and "end_date" not in self.errors:
-                self.add_error("end_date", "Enter the contract end date.")
+                self.add_error("end_date", _("Enter the contract end date."))
             elif end_date is not None and end_date <= timezone.localdate():
-                self.add_error("end_date", "The contract end date must be after today.")
+                self.add_error("end_date", _("The contract end date must be after today."))
         else:
             cleaned["end_date"] = None
         if cleaned.get("sales_scope") == Contract.SalesScope.DIRECT:
@@ -133,7 +141,7 @@ class ContractTermsForm(forms.Form):
         if cleaned.get("affiliate_choice") != "chosen":
             cleaned["affiliates"] = []
         elif not cleaned.get("affiliates") and "affiliates" not in self.errors:
-            self.add_error("affiliates", "Choose at least one affiliate, or all affiliates.")
+            self.add_error("affiliates", _("Choose at least one affiliate, or all affiliates."))
         if not cleaned.get("specific_affiliate_percent"):
             cleaned["affiliate_commission_percent"] = None
         elif (
@@ -141,7 +149,7 @@ class ContractTermsForm(forms.Form):
             and "affiliate_commission_percent" not in self.errors
         ):
             self.add_error(
-                "affiliate_commission_percent", "Enter the percentage for affiliate sales."
+                "affiliate_commission_percent", _("Enter the percentage for affiliate sales.")
             )
         return cleaned
 
@@ -172,25 +180,27 @@ class ContractTermsForm(forms.Form):
 
 
 class InviteForm(ContractTermsForm):
-    cocreator_email = forms.EmailField(label="Cocreator Email", max_length=254)
+    cocreator_email = forms.EmailField(label=_("Cocreator Email"), max_length=254)
     role = forms.ChoiceField(
-        label="What will be the cocreator's role?",
-        choices=[("", "Choose a role"), *Contract.Role.choices],
+        label=_("What will be the cocreator's role?"),
+        choices=[("", _("Choose a role")), *Contract.Role.choices],
     )
     coproduction_model = forms.ChoiceField(
-        label="Co-creation Model",
-        choices=[("", "Choose a model"), *Contract.CoproductionModel.choices],
+        label=_("Co-creation Model"),
+        choices=[("", _("Choose a model")), *Contract.CoproductionModel.choices],
     )
     automatic_sales_recovery = forms.BooleanField(
-        label="Product with automatic sales recovery",
+        label=_("Product with automatic sales recovery"),
         required=False,
-        help_text="The cocreator keeps earning on recurring charges of subscriptions sold while "
-        "the contract was active, even after it ends.",
+        help_text=_(
+            "The cocreator keeps earning on recurring charges of subscriptions sold while "
+            "the contract was active, even after it ends."
+        ),
     )
     accept_terms = forms.BooleanField(
-        label="I have read and accept the Co-creation Terms of Use",
+        label=_("I have read and accept the Co-creation Terms of Use"),
         error_messages={
-            "required": "Read and accept the Co-creation Terms of Use to send the invitation."
+            "required": _("Read and accept the Co-creation Terms of Use to send the invitation.")
         },
     )
 
@@ -220,6 +230,6 @@ class ChangeForm(ContractTermsForm):
 
 class AcceptForm(forms.Form):
     accept_terms = forms.BooleanField(
-        label="I have read and accept the Co-production Terms of Use",
-        error_messages={"required": "Read and accept the Co-production Terms of Use to join."},
+        label=_("I have read and accept the Co-production Terms of Use"),
+        error_messages={"required": _("Read and accept the Co-production Terms of Use to join.")},
     )

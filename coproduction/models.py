@@ -8,6 +8,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from products.models import Affiliation, Product
 
@@ -26,21 +28,21 @@ class TermsOfUse(models.Model):
 
     class Meta:
         ordering = ["-version"]
-        verbose_name = "terms of use"
-        verbose_name_plural = "terms of use"
+        verbose_name = _("terms of use")
+        verbose_name_plural = _("terms of use")
 
     def __str__(self) -> str:
-        return f"{self.title} v{self.version}"
+        return gettext("%(title)s v%(version)s") % {"title": self.title, "version": self.version}
 
 
 class Contract(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Invitation pending"
-        ACTIVE = "active", "Active"
-        DECLINED = "declined", "Declined"
-        CANCELED = "canceled", "Invitation canceled"
-        ENDED = "ended", "Ended"
-        EXPIRED = "expired", "Expired"
+        PENDING = "pending", pgettext_lazy("contract status", "Invitation pending")
+        ACTIVE = "active", pgettext_lazy("contract status", "Active")
+        DECLINED = "declined", pgettext_lazy("contract status", "Declined")
+        CANCELED = "canceled", pgettext_lazy("contract status", "Invitation canceled")
+        ENDED = "ended", pgettext_lazy("contract status", "Ended")
+        EXPIRED = "expired", pgettext_lazy("contract status", "Expired")
 
     TRANSITIONS = {
         Status.PENDING: {Status.ACTIVE, Status.DECLINED, Status.CANCELED},
@@ -53,23 +55,23 @@ class Contract(models.Model):
     LIVE = (Status.PENDING, Status.ACTIVE)
 
     class Role(models.TextChoices):
-        EXPERT = "expert", "Product creator / expert"
-        LAUNCH = "launch", "Launch specialist"
-        TRAFFIC = "traffic", "Traffic specialist"
-        AFFILIATE_MANAGER = "affiliate_manager", "Affiliate manager"
-        EDITOR = "editor", "Product editor"
-        OTHER = "other", "Other"
+        EXPERT = "expert", _("Product creator / expert")
+        LAUNCH = "launch", _("Launch specialist")
+        TRAFFIC = "traffic", _("Traffic specialist")
+        AFFILIATE_MANAGER = "affiliate_manager", _("Affiliate manager")
+        EDITOR = "editor", _("Product editor")
+        OTHER = "other", pgettext_lazy("cocreator role", "Other")
 
     class SalesScope(models.TextChoices):
-        ALL = "all", "All sales"
-        DIRECT = "direct", "Only sales made directly by the producer"
-        AFFILIATE = "affiliate", "Affiliate sales only"
+        ALL = "all", _("All sales")
+        DIRECT = "direct", _("Only sales made directly by the producer")
+        AFFILIATE = "affiliate", _("Affiliate sales only")
 
     class CoproductionModel(models.TextChoices):
-        REVENUE_SHARE = "revenue_share", "Revenue share"
-        LAUNCH_PARTNERSHIP = "launch_partnership", "Launch partnership"
-        CONTENT_LICENSING = "content_licensing", "Content licensing"
-        MANAGEMENT = "management", "Management and services"
+        REVENUE_SHARE = "revenue_share", _("Revenue share")
+        LAUNCH_PARTNERSHIP = "launch_partnership", _("Launch partnership")
+        CONTENT_LICENSING = "content_licensing", _("Content licensing")
+        MANAGEMENT = "management", _("Management and services")
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="contracts")
     cocreator = models.ForeignKey(
@@ -77,7 +79,7 @@ class Contract(models.Model):
     )
     role = models.CharField(max_length=30, choices=Role.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    end_date = models.DateField(null=True, blank=True, help_text="Empty means eternal.")
+    end_date = models.DateField(null=True, blank=True, help_text=_("Empty means eternal."))
     sales_scope = models.CharField(max_length=20, choices=SalesScope.choices)
     all_affiliates = models.BooleanField(default=True)
     affiliates = models.ManyToManyField(Affiliation, blank=True, related_name="+")
@@ -131,7 +133,10 @@ class Contract(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product} with {self.cocreator}"
+        return gettext("%(product)s with %(cocreator)s") % {
+            "product": self.product,
+            "cocreator": self.cocreator,
+        }
 
     @property
     def is_live(self) -> bool:
@@ -175,8 +180,15 @@ class Contract(models.Model):
         return self.affiliate_commission_percent or self.commission_percent
 
     @property
+    def affiliate_emails(self) -> str:
+        """The chosen affiliates' emails, comma separated (uses the `affiliates` prefetch)."""
+        return ", ".join(a.affiliate.email for a in self.affiliates.all())
+
+    @property
     def duration_display(self) -> str:
-        return f"Until {self.end_date:%b %-d, %Y}" if self.end_date else "Eternal"
+        if not self.end_date:
+            return gettext("Eternal")
+        return gettext("Until %(date)s") % {"date": f"{self.end_date:%b %-d, %Y}"}
 
 
 class TermsAcceptance(models.Model):
@@ -196,21 +208,21 @@ class TermsAcceptance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} accepted {self.terms}"
+        return gettext("%(user)s accepted %(terms)s") % {"user": self.user, "terms": self.terms}
 
 
 class ChangeRequest(models.Model):
     """A proposed change to an active contract; nothing changes until the other side accepts."""
 
     class Kind(models.TextChoices):
-        CHANGE = "change", "Change of terms"
-        TERMINATION = "termination", "Termination"
+        CHANGE = "change", _("Change of terms")
+        TERMINATION = "termination", _("Termination")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending approval"
-        ACCEPTED = "accepted", "Accepted"
-        REFUSED = "refused", "Refused"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        PENDING = "pending", pgettext_lazy("change request status", "Pending approval")
+        ACCEPTED = "accepted", pgettext_lazy("change request status", "Accepted")
+        REFUSED = "refused", pgettext_lazy("change request status", "Refused")
+        WITHDRAWN = "withdrawn", pgettext_lazy("change request status", "Withdrawn")
 
     TRANSITIONS = {
         Status.PENDING: {Status.ACCEPTED, Status.REFUSED, Status.WITHDRAWN},
@@ -220,11 +232,11 @@ class ChangeRequest(models.Model):
     }
 
     FIELD_LABELS = {
-        "commission_percent": "Commission percentage",
-        "affiliate_commission_percent": "Affiliate sales commission",
-        "sales_scope": "Sales scope",
-        "affiliates": "Affiliates changed",
-        "end_date": "Contract end date",
+        "commission_percent": _("Commission percentage"),
+        "affiliate_commission_percent": _("Affiliate sales commission"),
+        "sales_scope": _("Sales scope"),
+        "affiliates": _("Affiliates changed"),
+        "end_date": _("Contract end date"),
     }
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="changes")
@@ -257,7 +269,10 @@ class ChangeRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type_display} on {self.contract}"
+        return gettext("%(type)s on %(contract)s") % {
+            "type": self.type_display,
+            "contract": self.contract,
+        }
 
     @property
     def can_answer(self) -> bool:
@@ -266,9 +281,9 @@ class ChangeRequest(models.Model):
     @property
     def type_display(self) -> str:
         if self.kind == self.Kind.TERMINATION:
-            return "Termination"
-        labels = (self.FIELD_LABELS.get(name, name) for name in self.changed_fields)
-        return ", ".join(labels) or "Change"
+            return gettext("Termination")
+        labels = (str(self.FIELD_LABELS.get(name, name)) for name in self.changed_fields)
+        return ", ".join(labels) or gettext("Change")
 
     @property
     def changed_fields(self) -> list[str]:
@@ -301,14 +316,14 @@ def _describe(name: str, value) -> str:
     if name == "commission_percent":
         return f"{value} %"
     if name == "affiliate_commission_percent":
-        return f"{value} %" if value is not None else "Same as direct sales"
+        return f"{value} %" if value is not None else gettext("Same as direct sales")
     if name == "sales_scope":
-        return Contract.SalesScope(value).label
+        return str(Contract.SalesScope(value).label)
     if name == "end_date":
-        return date.fromisoformat(value).strftime("%b %-d, %Y") if value else "Eternal"
+        return date.fromisoformat(value).strftime("%b %-d, %Y") if value else gettext("Eternal")
     if name == "affiliates":
         if value["all"]:
-            return "All affiliates"
+            return gettext("All affiliates")
         return ", ".join(item["email"] for item in value["chosen"])
     return str(value)
 
@@ -342,35 +357,47 @@ class ContractEvent(models.Model):
         ordering = ["created_at", "pk"]
 
     LABELS = {
-        "invited": "Invitation sent",
-        "resent": "Invitation resent",
-        "active": "Invitation accepted",
-        "declined": "Invitation declined",
-        "canceled": "Invitation canceled",
-        "change_requested": "Change requested",
-        "termination_requested": "Termination requested",
-        "change_accepted": "Request accepted",
-        "change_refused": "Request refused",
-        "change_withdrawn": "Request withdrawn",
-        "ended": "Co-production ended",
-        "expired": "Co-production expired",
+        "invited": _("Invitation sent"),
+        "resent": _("Invitation resent"),
+        "active": _("Invitation accepted"),
+        "declined": _("Invitation declined"),
+        "canceled": _("Invitation canceled"),
+        "change_requested": _("Change requested"),
+        "termination_requested": _("Termination requested"),
+        "change_accepted": _("Request accepted"),
+        "change_refused": _("Request refused"),
+        "change_withdrawn": _("Request withdrawn"),
+        "ended": _("Co-production ended"),
+        "expired": _("Co-production expired"),
+    }
+    # The notes the services write (stored in English), in the reader's language.
+    NOTES = {
+        "End date passed": _("End date passed"),
+        "Termination agreed": _("Termination agreed"),
     }
 
     def __str__(self) -> str:
-        return f"{self.action} on {self.contract_id}"
+        return gettext("%(action)s on %(contract)s") % {
+            "action": self.action,
+            "contract": self.contract_id,
+        }
 
     @property
     def label(self) -> str:
-        return self.LABELS.get(self.action, self.action.replace("_", " ").capitalize())
+        return str(self.LABELS.get(self.action, self.action.replace("_", " ").capitalize()))
+
+    @property
+    def note_display(self) -> str:
+        return str(self.NOTES.get(self.note, self.note))
 
 
 class EmailLink(models.Model):
     """A link sent by email: signed, expiring, and good for one use by its addressee."""
 
     class Purpose(models.TextChoices):
-        INVITATION = "invitation", "Invitation"
-        CHANGE = "change", "Change request"
-        ANSWER = "answer", "Answer"
+        INVITATION = "invitation", _("Invitation")
+        CHANGE = "change", _("Change request")
+        ANSWER = "answer", _("Answer")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="email_links")
@@ -386,7 +413,10 @@ class EmailLink(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.purpose} link for {self.user}"
+        return gettext("%(purpose)s link for %(user)s") % {
+            "purpose": self.purpose,
+            "user": self.user,
+        }
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -408,15 +438,15 @@ class LedgerEntry(models.Model):
     for refunds and chargebacks; never updated or deleted."""
 
     class Role(models.TextChoices):
-        PLATFORM = "platform", "Platform fee"
-        AFFILIATE = "affiliate", "Affiliate"
-        COCREATOR = "cocreator", "Cocreator"
-        PRODUCER = "producer", "Producer"
+        PLATFORM = "platform", _("Platform fee")
+        AFFILIATE = "affiliate", _("Affiliate")
+        COCREATOR = "cocreator", _("Cocreator")
+        PRODUCER = "producer", _("Producer")
 
     class EntryType(models.TextChoices):
-        SPLIT = "split", "Sale"
-        REFUND = "refund", "Refund"
-        CHARGEBACK = "chargeback", "Chargeback"
+        SPLIT = "split", _("Sale")
+        REFUND = "refund", _("Refund")
+        CHARGEBACK = "chargeback", _("Chargeback")
 
     sale = models.ForeignKey("products.Sale", on_delete=models.PROTECT, related_name="ledger")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
@@ -452,7 +482,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["sale", "entry_type", "line", "pk"]
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
         indexes = [
             models.Index(fields=["beneficiary", "created_at"]),
             models.Index(fields=["product", "created_at"]),
@@ -472,9 +502,12 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.get_role_display()} {self.amount_minor} {self.currency} (sale {self.sale_id})"
-        )
+        return gettext("%(role)s %(amount)s %(currency)s (sale %(sale)s)") % {
+            "role": self.get_role_display(),
+            "amount": self.amount_minor,
+            "currency": self.currency,
+            "sale": self.sale_id,
+        }
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

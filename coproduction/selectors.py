@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from coproduction.models import ChangeRequest, Contract, ContractEvent, TermsOfUse
@@ -157,10 +158,10 @@ def share_preview(
     error = ""
     if over:
         worst = max(over, key=lambda t: t.percent)
-        error = (
-            f"Too much: {worst.label} would share {worst.percent.normalize():f} % with "
-            f"cocreators. The producer keeps at least 30 %, so at most 70 % in all."
-        )
+        error = _(
+            "Too much: %(label)s would share %(percent)s %% with cocreators. The producer keeps "
+            "at least 30 %%, so at most 70 %% in all."
+        ) % {"label": worst.label, "percent": f"{worst.percent.normalize():f}"}
 
     price = preview_price_minor(product)
     currency = product.currency
@@ -180,11 +181,11 @@ def share_preview(
             affiliate_percent=affiliate_percent,
             cocreator_percents=cocreators if not error else [],
         )
-        labels = {PLATFORM: "Platform fee", AFFILIATE: "Affiliate", PRODUCER: "Producer"}
+        labels = {PLATFORM: _("Platform fee"), AFFILIATE: _("Affiliate"), PRODUCER: _("Producer")}
         result = []
         for part in parts:
             if part.role == COCREATOR:
-                label = "This cocreator" if part.key == "this" else "Other cocreators"
+                label = _("This cocreator") if part.key == "this" else _("Other cocreators")
             else:
                 label = labels[part.role]
             result.append(

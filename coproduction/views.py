@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.exceptions import DomainError
@@ -33,7 +35,7 @@ def index(request):
     if chosen:
         if chosen.isdigit() and products.filter(pk=chosen).exists():
             return redirect("coproduction:product", product_pk=int(chosen))
-        messages.error(request, "Choose one of your products.")
+        messages.error(request, _("Choose one of your products."))
     return render(request, "coproduction/index.html", {"products": products})
 
 
@@ -70,7 +72,10 @@ def invite(request, product_pk: int):
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Invitation sent to {contract.cocreator.email}.")
+            messages.success(
+                request,
+                _("Invitation sent to %(email)s.") % {"email": contract.cocreator.email},
+            )
             return redirect_page(request, "coproduction:product", product_pk=product.pk)
     return _terms_form_response(
         request,
@@ -89,7 +94,7 @@ def propose_change(request, pk: int):
     contract = selectors.contract_get_for_producer(user=request.user, pk=pk)
     product = contract.product
     if contract.status != Contract.Status.ACTIVE:
-        messages.error(request, "Changes can be proposed only on an active contract.")
+        messages.error(request, _("Changes can be proposed only on an active contract."))
         return redirect("coproduction:product", product_pk=product.pk)
     refresh = request.method == "POST" and request.POST.get("_refresh")
     form = ChangeForm(
@@ -103,7 +108,9 @@ def propose_change(request, pk: int):
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, "Change proposed. It applies once the cocreator accepts it.")
+            messages.success(
+                request, _("Change proposed. It applies once the cocreator accepts it.")
+            )
             return redirect_page(request, "coproduction:history", pk=contract.pk)
     return _terms_form_response(
         request,
@@ -191,7 +198,7 @@ def resend(request, pk: int):
     act(
         request,
         lambda: contracts.contract_resend(contract=contract, actor=request.user),
-        f"Invitation sent again to {contract.cocreator.email}.",
+        _("Invitation sent again to %(email)s.") % {"email": contract.cocreator.email},
     )
     return _contract_list_orredirect_page(request, contract.product)
 
@@ -208,9 +215,9 @@ def cancel(request, pk: int):
         else:
             messages.success(
                 request,
-                "Invitation canceled."
+                _("Invitation canceled.")
                 if termination is None
-                else "Termination requested. The contract ends when the cocreator approves it.",
+                else _("Termination requested. The contract ends when the cocreator approves it."),
             )
         return redirect("coproduction:product", product_pk=contract.product_id)
     return render(request, "coproduction/cancel_confirm.html", {"contract": contract})
@@ -229,7 +236,10 @@ def _contract_list_orredirect_page(request, product):
 
 # ----------------------------------------------------------------------------- cocreator
 
-COCREATOR_TABS = {"invitations": "Invitations received", "confirmed": "Confirmed co-productions"}
+COCREATOR_TABS = {
+    "invitations": gettext_lazy("Invitations received"),
+    "confirmed": gettext_lazy("Confirmed co-productions"),
+}
 
 
 @validated_account_required
@@ -264,7 +274,10 @@ def accept(request, pk: int):
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"You are now a cocreator of {contract.product.name}.")
+            messages.success(
+                request,
+                _("You are now a cocreator of %(product)s.") % {"product": contract.product.name},
+            )
             return _redirect_tab("confirmed")
     return render(request, "coproduction/accept.html", {"contract": contract, "form": form})
 
@@ -277,7 +290,7 @@ def decline(request, pk: int):
         act(
             request,
             lambda: contracts.contract_decline(contract=contract, actor=request.user),
-            f"You declined the invitation to {contract.product.name}.",
+            _("You declined the invitation to %(product)s.") % {"product": contract.product.name},
         )
         return _redirect_tab("invitations")
     return render(request, "coproduction/decline_confirm.html", {"contract": contract})
@@ -291,7 +304,7 @@ def request_end(request, pk: int):
         act(
             request,
             lambda: contracts.contract_request_end(contract=contract, actor=request.user),
-            "Request sent. The co-production ends when the producer approves it.",
+            _("Request sent. The co-production ends when the producer approves it."),
         )
         return redirect("coproduction:history", pk=contract.pk)
     return render(request, "coproduction/end_confirm.html", {"contract": contract})
@@ -334,9 +347,9 @@ def change_detail(request, pk: int, change_pk: int):
 
 
 CHANGE_ACTIONS = {
-    "accept": (changes.change_request_accept, "Change accepted."),
-    "refuse": (changes.change_request_refuse, "Change refused."),
-    "withdraw": (changes.change_request_withdraw, "Request withdrawn."),
+    "accept": (changes.change_request_accept, gettext_lazy("Change accepted.")),
+    "refuse": (changes.change_request_refuse, gettext_lazy("Change refused.")),
+    "withdraw": (changes.change_request_withdraw, gettext_lazy("Request withdrawn.")),
 }
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
@@ -26,22 +27,24 @@ from products.models import Product
 def change_request_propose(*, contract: Contract, actor: User, **terms) -> ChangeRequest:
     """The producer proposes new terms for an active contract (only what differs is stored)."""
     if contract.product.producer_id != actor.pk:
-        raise PermissionDenied("Only the product's producer proposes changes.")
+        raise PermissionDenied(_("Only the product's producer proposes changes."))
     try:
         with transaction.atomic():
             product = Product.objects.select_for_update(no_key=True).get(pk=contract.product_id)
             contract = _lock(contract)
             if contract.status != Contract.Status.ACTIVE:
-                raise InvalidTransition("Changes can be proposed only on an active contract.")
+                raise InvalidTransition(_("Changes can be proposed only on an active contract."))
             if contract.changes.filter(status=ChangeRequest.Status.PENDING).exists():
                 raise DomainError(
-                    "Another request is waiting for an answer on this contract. Wait for it or "
-                    "withdraw it first."
+                    _(
+                        "Another request is waiting for an answer on this contract. Wait for it "
+                        "or withdraw it first."
+                    )
                 )
             cleaned = clean_terms(product=product, **terms)
             before, after = _diff(contract, cleaned)
             if not after:
-                raise DomainError("Nothing changed: edit at least one term to propose a change.")
+                raise DomainError(_("Nothing changed: edit at least one term to propose a change."))
             current = ShareTerms.of(contract)
             share_check(
                 product=product,
@@ -59,13 +62,16 @@ def change_request_propose(*, contract: Contract, actor: User, **terms) -> Chang
             notify(
                 to=contract.cocreator,
                 template="change_requested",
-                subject=f"Change proposed to your co-production of {product.name}",
+                subject=lambda: (
+                    _("Change proposed to your co-production of %(product)s")
+                    % {"product": product.name}
+                ),
                 contract=contract,
                 change_request=change,
                 purpose=EmailLink.Purpose.CHANGE,
             )
     except IntegrityError:
-        raise DomainError("Another request is waiting for an answer on this contract.") from None
+        raise DomainError(_("Another request is waiting for an answer on this contract.")) from None
     return change
 
 
@@ -75,12 +81,14 @@ def change_request_accept(*, change: ChangeRequest, actor: User) -> ChangeReques
         contract = _lock(change.contract)
         change = _lock_change(change, actor=actor, answering=True)
         if contract.status != Contract.Status.ACTIVE:
-            raise InvalidTransition("This co-production is closed; its requests cannot change it.")
+            raise InvalidTransition(
+                _("This co-production is closed; its requests cannot change it.")
+            )
         if change.kind == ChangeRequest.Kind.CHANGE:
             end_date = change.after.get("end_date")
             if end_date and date.fromisoformat(end_date) < timezone.localdate():
                 raise DomainError(
-                    "The proposed end date has passed; ask the producer for a new change."
+                    _("The proposed end date has passed; ask the producer for a new change.")
                 )
             current = ShareTerms.of(contract)
             share_check(
@@ -122,22 +130,27 @@ def _lock_change(change: ChangeRequest, *, actor: User, answering: bool) -> Chan
     contract = change.contract
     parties = {contract.product.producer_id, contract.cocreator_id}
     if actor.pk not in parties:
-        raise PermissionDenied("Only the producer and the cocreator take part in this contract.")
+        raise PermissionDenied(_("Only the producer and the cocreator take part in this contract."))
     if answering and actor.pk == change.requested_by_id:
-        raise PermissionDenied("The other side answers this request.")
+        raise PermissionDenied(_("The other side answers this request."))
     if not answering and actor.pk != change.requested_by_id:
-        raise PermissionDenied("Only who made the request can withdraw it.")
+        raise PermissionDenied(_("Only who made the request can withdraw it."))
     if answering and not actor.is_validated:
-        raise DomainError("Validate your account before answering requests.")
+        raise DomainError(_("Validate your account before answering requests."))
     if change.status != ChangeRequest.Status.PENDING:
-        raise InvalidTransition(f"This request was already {change.get_status_display().lower()}.")
+        raise InvalidTransition(
+            _("This request was already %(status)s.")
+            % {"status": change.get_status_display().lower()}
+        )
     return change
 
 
 def _answer(change: ChangeRequest, to: str, actor: User) -> None:
     current = ChangeRequest.Status(change.status)
     if to not in ChangeRequest.TRANSITIONS[current]:
-        raise InvalidTransition(f"This request was already {current.label.lower()}.")
+        raise InvalidTransition(
+            _("This request was already %(status)s.") % {"status": current.label.lower()}
+        )
     change.status = to
     change.responded_by = actor
     change.responded_at = timezone.now()
@@ -152,7 +165,14 @@ def _answer(change: ChangeRequest, to: str, actor: User) -> None:
     notify(
         to=other,
         template="change_answered",
-        subject=f"{change.type_display} on {contract.product.name}: {change.get_status_display()}",
+        subject=lambda: (
+            _("%(type)s on %(product)s: %(status)s")
+            % {
+                "type": change.type_display,
+                "product": contract.product.name,
+                "status": change.get_status_display(),
+            }
+        ),
         contract=contract,
         change_request=change,
     )

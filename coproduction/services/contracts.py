@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
@@ -63,13 +65,14 @@ def clean_terms(
     affiliate_commission_percent: Decimal | None,
 ) -> CleanTerms:
     if sales_scope not in Contract.SalesScope.values:
-        raise DomainError("Choose which sales pay the cocreator.")
+        raise DomainError(_("Choose which sales pay the cocreator."))
     if commission_percent is None or not (0 < commission_percent <= MAX_SHARE_PERCENT):
         raise DomainError(
-            f"The commission percentage must be above 0 and at most {MAX_SHARE_PERCENT} %."
+            _("The commission percentage must be above 0 and at most %(max)s %%.")
+            % {"max": MAX_SHARE_PERCENT}
         )
     if end_date is not None and end_date <= timezone.localdate():
-        raise DomainError("The contract end date must be after today.")
+        raise DomainError(_("The contract end date must be after today."))
     covers_affiliates = sales_scope != Contract.SalesScope.DIRECT
     if not covers_affiliates:
         all_affiliates, affiliates, affiliate_commission_percent = True, (), None
@@ -77,19 +80,20 @@ def clean_terms(
         0 < affiliate_commission_percent <= MAX_SHARE_PERCENT
     ):
         raise DomainError(
-            f"The affiliate sales percentage must be above 0 and at most {MAX_SHARE_PERCENT} %."
+            _("The affiliate sales percentage must be above 0 and at most %(max)s %%.")
+            % {"max": MAX_SHARE_PERCENT}
         )
     affiliates = tuple(affiliates or ()) if not all_affiliates else ()
     if covers_affiliates and not all_affiliates:
         if not affiliates:
-            raise DomainError("Choose at least one affiliate, or all affiliates.")
+            raise DomainError(_("Choose at least one affiliate, or all affiliates."))
         foreign = [
             a
             for a in affiliates
             if a.product_id != product.pk or a.status != Affiliation.Status.APPROVED
         ]
         if foreign:
-            raise DomainError("Choose only approved affiliates of this product.")
+            raise DomainError(_("Choose only approved affiliates of this product."))
     return CleanTerms(
         end_date=end_date,
         sales_scope=sales_scope,
@@ -103,7 +107,7 @@ def clean_terms(
 def current_terms_of_use() -> TermsOfUse:
     terms = TermsOfUse.objects.order_by("-version").first()
     if terms is None:
-        raise DomainError("No Co-creation Terms of Use are published yet.")
+        raise DomainError(_("No Co-creation Terms of Use are published yet."))
     return terms
 
 
@@ -119,21 +123,26 @@ def contract_invite(
     **terms,
 ) -> Contract:
     if product.producer_id != actor.pk:
-        raise PermissionDenied("Only the product's producer invites cocreators.")
+        raise PermissionDenied(_("Only the product's producer invites cocreators."))
     if not terms_accepted:
-        raise DomainError("Read and accept the Co-creation Terms of Use to send the invitation.")
+        raise DomainError(_("Read and accept the Co-creation Terms of Use to send the invitation."))
     cleaned = clean_terms(product=product, **terms)
     cocreator = User.objects.filter(email__iexact=cocreator_email.strip(), is_active=True).first()
     if cocreator is None:
         raise DomainError(
-            "No active account uses this email. The cocreator must have an account to be invited."
+            _(
+                "No active account uses this email. The cocreator must have an account to be "
+                "invited."
+            )
         )
     if cocreator.pk == actor.pk:
-        raise DomainError("You are the producer of this product; invite someone else.")
+        raise DomainError(_("You are the producer of this product; invite someone else."))
     if not cocreator.is_validated:
         raise DomainError(
-            "This person's account is not validated yet. They can be invited once an admin "
-            "validates it."
+            _(
+                "This person's account is not validated yet. They can be invited once an admin "
+                "validates it."
+            )
         )
     terms_of_use = current_terms_of_use()
     try:
@@ -143,8 +152,10 @@ def contract_invite(
                 product=product, cocreator=cocreator, status__in=Contract.LIVE
             ).exists():
                 raise DomainError(
-                    "This person already has a pending invitation or an active contract for "
-                    "this product."
+                    _(
+                        "This person already has a pending invitation or an active contract for "
+                        "this product."
+                    )
                 )
             share_check(
                 product=product,
@@ -172,13 +183,19 @@ def contract_invite(
             notify(
                 to=cocreator,
                 template="invitation",
-                subject=f"{actor.get_full_name()} invited you to co-produce {product.name}",
+                subject=lambda: (
+                    _("%(name)s invited you to co-produce %(product)s")
+                    % {"name": actor.get_full_name(), "product": product.name}
+                ),
                 contract=contract,
                 purpose=EmailLink.Purpose.INVITATION,
             )
     except IntegrityError:
         raise DomainError(
-            "This person already has a pending invitation or an active contract for this product."
+            _(
+                "This person already has a pending invitation or an active contract for this "
+                "product."
+            )
         ) from None
     return contract
 
@@ -189,15 +206,26 @@ def contract_resend(*, contract: Contract, actor: User) -> Contract:
     with transaction.atomic():
         contract = _lock(contract)
         if contract.status != Contract.Status.PENDING:
-            raise InvalidTransition("Only pending invitations can be resent.")
+            raise InvalidTransition(_("Only pending invitations can be resent."))
         wait = contract.last_sent_at + RESEND_INTERVAL - timezone.now()
         if contract.send_count >= MAX_SENDS:
-            raise DomainError(f"This invitation was already sent {MAX_SENDS} times.")
+            raise DomainError(
+                ngettext(
+                    "This invitation was already sent %(count)s time.",
+                    "This invitation was already sent %(count)s times.",
+                    MAX_SENDS,
+                )
+                % {"count": MAX_SENDS}
+            )
         if wait > timedelta(0):
             minutes = math.ceil(wait.total_seconds() / 60)
             raise DomainError(
-                f"The invitation was sent recently. You can resend it in {minutes} minute"
-                f"{'s' if minutes != 1 else ''}."
+                ngettext(
+                    "The invitation was sent recently. You can resend it in %(minutes)s minute.",
+                    "The invitation was sent recently. You can resend it in %(minutes)s minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes}
             )
         contract.last_sent_at = timezone.now()
         contract.send_count += 1
@@ -206,7 +234,10 @@ def contract_resend(*, contract: Contract, actor: User) -> Contract:
         notify(
             to=contract.cocreator,
             template="invitation",
-            subject=f"Reminder: you are invited to co-produce {contract.product.name}",
+            subject=lambda: (
+                _("Reminder: you are invited to co-produce %(product)s")
+                % {"product": contract.product.name}
+            ),
             contract=contract,
             purpose=EmailLink.Purpose.INVITATION,
         )
@@ -224,23 +255,26 @@ def contract_cancel(*, contract: Contract, actor: User) -> ChangeRequest | None:
             notify(
                 to=contract.cocreator,
                 template="invitation_canceled",
-                subject=f"The invitation to co-produce {contract.product.name} was canceled",
+                subject=lambda: (
+                    _("The invitation to co-produce %(product)s was canceled")
+                    % {"product": contract.product.name}
+                ),
                 contract=contract,
             )
             return None
         if contract.status != Contract.Status.ACTIVE:
-            raise InvalidTransition("This contract is already closed.")
+            raise InvalidTransition(_("This contract is already closed."))
         return _termination_request(contract=contract, actor=actor, answerer=contract.cocreator)
 
 
 def contract_request_end(*, contract: Contract, actor: User) -> ChangeRequest:
     """The cocreator asks to end an active contract; the producer must approve."""
     if contract.cocreator_id != actor.pk:
-        raise PermissionDenied("Only the cocreator can request the end of this co-production.")
+        raise PermissionDenied(_("Only the cocreator can request the end of this co-production."))
     with transaction.atomic():
         contract = _lock(contract)
         if contract.status != Contract.Status.ACTIVE:
-            raise InvalidTransition("Only an active co-production can be ended.")
+            raise InvalidTransition(_("Only an active co-production can be ended."))
         return _termination_request(
             contract=contract, actor=actor, answerer=contract.product.producer
         )
@@ -249,8 +283,10 @@ def contract_request_end(*, contract: Contract, actor: User) -> ChangeRequest:
 def _termination_request(*, contract: Contract, actor: User, answerer: User) -> ChangeRequest:
     if contract.changes.filter(status=ChangeRequest.Status.PENDING).exists():
         raise DomainError(
-            "Another request is waiting for an answer on this contract. Answer or withdraw it "
-            "first."
+            _(
+                "Another request is waiting for an answer on this contract. Answer or withdraw it "
+                "first."
+            )
         )
     change = ChangeRequest.objects.create(
         contract=contract, kind=ChangeRequest.Kind.TERMINATION, requested_by=actor
@@ -259,7 +295,10 @@ def _termination_request(*, contract: Contract, actor: User, answerer: User) -> 
     notify(
         to=answerer,
         template="termination_requested",
-        subject=f"Request to end the co-production of {contract.product.name}",
+        subject=lambda: (
+            _("Request to end the co-production of %(product)s")
+            % {"product": contract.product.name}
+        ),
         contract=contract,
         change_request=change,
         purpose=EmailLink.Purpose.CHANGE,
@@ -269,19 +308,19 @@ def _termination_request(*, contract: Contract, actor: User, answerer: User) -> 
 
 def contract_accept(*, contract: Contract, actor: User, terms_accepted: bool) -> Contract:
     if contract.cocreator_id != actor.pk:
-        raise PermissionDenied("Only the invited cocreator answers this invitation.")
+        raise PermissionDenied(_("Only the invited cocreator answers this invitation."))
     if not actor.is_validated:
-        raise DomainError("Validate your account before accepting co-productions.")
+        raise DomainError(_("Validate your account before accepting co-productions."))
     if not terms_accepted:
-        raise DomainError("Read and accept the Co-production Terms of Use to join.")
+        raise DomainError(_("Read and accept the Co-production Terms of Use to join."))
     with transaction.atomic():
         product = Product.objects.select_for_update(no_key=True).get(pk=contract.product_id)
         contract = _lock(contract)
         if contract.status != Contract.Status.PENDING:
-            raise InvalidTransition("This invitation is no longer pending.")
+            raise InvalidTransition(_("This invitation is no longer pending."))
         if contract.end_date is not None and contract.end_date < timezone.localdate():
             raise DomainError(
-                "This invitation's end date has passed; ask the producer for a new one."
+                _("This invitation's end date has passed; ask the producer for a new one.")
             )
         share_check(product=product, contracts=live_contracts(product))
         contract.accepted_at = timezone.now()
@@ -291,7 +330,10 @@ def contract_accept(*, contract: Contract, actor: User, terms_accepted: bool) ->
         notify(
             to=product.producer,
             template="invitation_answered",
-            subject=f"{actor.get_full_name()} accepted to co-produce {product.name}",
+            subject=lambda: (
+                _("%(name)s accepted to co-produce %(product)s")
+                % {"name": actor.get_full_name(), "product": product.name}
+            ),
             contract=contract,
         )
     return contract
@@ -299,18 +341,21 @@ def contract_accept(*, contract: Contract, actor: User, terms_accepted: bool) ->
 
 def contract_decline(*, contract: Contract, actor: User) -> Contract:
     if contract.cocreator_id != actor.pk:
-        raise PermissionDenied("Only the invited cocreator answers this invitation.")
+        raise PermissionDenied(_("Only the invited cocreator answers this invitation."))
     if not actor.is_validated:
-        raise DomainError("Validate your account before answering co-productions.")
+        raise DomainError(_("Validate your account before answering co-productions."))
     with transaction.atomic():
         contract = _lock(contract)
         if contract.status != Contract.Status.PENDING:
-            raise InvalidTransition("This invitation is no longer pending.")
+            raise InvalidTransition(_("This invitation is no longer pending."))
         contract_transition(contract=contract, to=Contract.Status.DECLINED, actor=actor)
         notify(
             to=contract.product.producer,
             template="invitation_answered",
-            subject=f"{actor.get_full_name()} declined to co-produce {contract.product.name}",
+            subject=lambda: (
+                _("%(name)s declined to co-produce %(product)s")
+                % {"name": actor.get_full_name(), "product": contract.product.name}
+            ),
             contract=contract,
         )
     return contract
@@ -362,8 +407,8 @@ def contract_transition(
     current = Contract.Status(contract.status)
     if to not in Contract.TRANSITIONS[current]:
         raise InvalidTransition(
-            f"A contract that is {current.label.lower()} cannot become "
-            f"{Contract.Status(to).label.lower()}."
+            _("A contract that is %(current)s cannot become %(target)s.")
+            % {"current": current.label.lower(), "target": Contract.Status(to).label.lower()}
         )
     contract.status = to
     fields = ["status", "updated_at"]
@@ -412,4 +457,4 @@ def _lock(contract: Contract) -> Contract:
 
 def _require_producer(contract: Contract, actor: User) -> None:
     if contract.product.producer_id != actor.pk:
-        raise PermissionDenied("Only the product's producer manages its contracts.")
+        raise PermissionDenied(_("Only the product's producer manages its contracts."))

@@ -7,6 +7,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.exceptions import DomainError
 from coproduction.models import ChangeRequest, Contract, EmailLink
@@ -35,9 +36,9 @@ def email_link_use(*, token: str, user) -> EmailLink:
     try:
         payload = signing.loads(token, salt=LINK_SALT, max_age=LINK_LIFETIME)
     except signing.SignatureExpired:
-        raise DomainError("This link has expired. Open the request from your screens.") from None
+        raise DomainError(_("This link has expired. Open the request from your screens.")) from None
     except signing.BadSignature:
-        raise DomainError("This link is not valid.") from None
+        raise DomainError(_("This link is not valid.")) from None
     with transaction.atomic():
         link = (
             EmailLink.objects.select_for_update()
@@ -46,11 +47,11 @@ def email_link_use(*, token: str, user) -> EmailLink:
             .first()
         )
         if link is None:
-            raise DomainError("This link is not valid for your account.")
+            raise DomainError(_("This link is not valid for your account."))
         if link.used_at is not None:
-            raise DomainError("This link was already used. The request is on this screen.")
+            raise DomainError(_("This link was already used. The request is on this screen."))
         if link.expires_at <= timezone.now():
-            raise DomainError("This link has expired. Open the request from your screens.")
+            raise DomainError(_("This link has expired. Open the request from your screens."))
         link.used_at = timezone.now()
         link.save(update_fields=["used_at"])
     return link

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Exists, Q
+from django.utils.translation import gettext as _
 
 from coproduction.dates import (
     contract_in_force_until,
@@ -174,11 +175,13 @@ def share_totals(
         affiliations = product.affiliations.filter(
             status=Affiliation.Status.APPROVED
         ).select_related("affiliate")
-    labels = {a.pk: f"sales by affiliate {a.affiliate.email}" for a in affiliations}
+    labels = {
+        a.pk: _("sales by affiliate %(email)s") % {"email": a.affiliate.email} for a in affiliations
+    }
     named = {pk for alternatives in options for t in alternatives for pk in t.affiliate_ids}
-    kinds = [(DIRECT, "direct sales"), (ANY_AFFILIATE, "affiliate sales")]
+    kinds = [(DIRECT, _("direct sales")), (ANY_AFFILIATE, _("affiliate sales"))]
     kinds += [
-        (pk, labels.get(pk, "sales by a chosen affiliate")) for pk in sorted(set(labels) | named)
+        (pk, labels.get(pk, _("sales by a chosen affiliate"))) for pk in sorted(set(labels) | named)
     ]
 
     totals = []
@@ -194,9 +197,17 @@ def share_check(**kwargs) -> list[ShareTotal]:
     over = max(totals, key=lambda t: t.percent)
     if over.exceeded:
         raise ShareLimitExceeded(
-            f"The producer must keep at least {100 - MAX_SHARE_PERCENT} % of every sale: "
-            f"{over.label} would share {over.percent.normalize():f} % with cocreators, "
-            f"counting active contracts, pending invitations and changes, and ended contracts "
-            f"that still pay through automatic sales recovery (at most {MAX_SHARE_PERCENT} %)."
+            _(
+                "The producer must keep at least %(keep)s %% of every sale: %(label)s would "
+                "share %(percent)s %% with cocreators, counting active contracts, pending "
+                "invitations and changes, and ended contracts that still pay through automatic "
+                "sales recovery (at most %(max)s %%)."
+            )
+            % {
+                "keep": 100 - MAX_SHARE_PERCENT,
+                "label": over.label,
+                "percent": f"{over.percent.normalize():f}",
+                "max": MAX_SHARE_PERCENT,
+            }
         )
     return totals
