@@ -2,6 +2,8 @@
 (failed: send again), payment attempts, gateway webhooks and the money state events."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from accounts.exceptions import DomainError
 from config.admin_actions import apply_each
@@ -53,9 +55,9 @@ class ProductAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [PlanInline]
 
-    @admin.display(description="Price")
+    @admin.display(description=_("Price"))
     def price_display(self, obj: Product) -> str:
-        return obj.price_display or "by plan"
+        return obj.price_display or _("by plan")
 
 
 @admin.register(Plan)
@@ -145,23 +147,28 @@ class SaleAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Amount", ordering="amount_minor")
+    @admin.display(description=_("Amount"), ordering="amount_minor")
     def amount_display(self, obj: Sale) -> str:
         return obj.amount_display
 
-    @admin.action(description="Refund what is left of the selected sales")
+    @admin.action(description=_("Refund what is left of the selected sales"))
     def refund_in_full(self, request, queryset):
         apply_each(
             self,
             request,
             queryset,
             lambda sale: sales.sale_refund(
-                sale=sale, actor=request.user, reason="Refunded by the platform"
+                sale=sale,
+                actor=request.user,
+                # Stored in English on the refund; translated where it is shown.
+                reason=gettext_noop("Refunded by the platform"),
             ),
             done="refunded",
         )
 
-    @admin.action(description="Record again the selected sales that need attention (after a fix)")
+    @admin.action(
+        description=_("Record again the selected sales that need attention (after a fix)")
+    )
     def record_again(self, request, queryset):
         apply_each(
             self,
@@ -171,7 +178,7 @@ class SaleAdmin(admin.ModelAdmin):
             done="recorded",
         )
 
-    @admin.action(description="Record a chargeback on the selected sales")
+    @admin.action(description=_("Record a chargeback on the selected sales"))
     def record_chargeback(self, request, queryset):
         apply_each(
             self,
@@ -198,13 +205,13 @@ class RefundAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     actions = ["send_again"]
 
-    @admin.action(description="Send the selected failed refunds to the gateway again")
+    @admin.action(description=_("Send the selected failed refunds to the gateway again"))
     def send_again(self, request, queryset):
         def send(refund):
             if not refund.can_retry:
-                raise DomainError("Only a failed refund is sent again.")
+                raise DomainError(_("Only a failed refund is sent again."))
             if refund_send(refund=refund).status != Refund.Status.SUCCEEDED:
-                raise DomainError("The gateway refused it again.")
+                raise DomainError(_("The gateway refused it again."))
 
         apply_each(self, request, queryset, send, done="refunded")
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from products.models import MAX_AFFILIATE_PERCENT, Affiliation, Plan, Product
@@ -15,6 +16,7 @@ from products.money import (
     to_major,
     to_minor,
 )
+from products.payments import keys
 from products.payments.methods import Method, methods_for_country
 
 
@@ -27,7 +29,7 @@ def price_field(
         label,
         required=required,
         min_value=Decimal("0") if allow_zero else Decimal("0.01"),
-        error_messages={"min_value": "Enter a price of at least %(limit_value)s."},
+        error_messages={"min_value": _("Enter a price of at least %(limit_value)s.")},
     )
 
 
@@ -52,7 +54,11 @@ def _major_units_field(label: str, *, required: bool, **bounds) -> forms.Decimal
 
 def _price_range_text(currency: str) -> str:
     low, high = price_limits(currency)
-    return f"{format_money(low, currency)} to {format_money(high, currency)}"
+    # Translators: a price range, e.g. "R$ 5.00 to R$ 20,000.00".
+    return _("%(low)s to %(high)s") % {
+        "low": format_money(low, currency),
+        "high": format_money(high, currency),
+    }
 
 
 class MinorUnitsMixin:
@@ -95,7 +101,7 @@ class MinorUnitsMixin:
 
 
 class ProductForm(MinorUnitsMixin, forms.ModelForm):
-    price = limited_price_field("Price", required=False)
+    price = limited_price_field(_("Price"), required=False)
     money_fields = {"price": "price_minor"}
 
     class Meta:
@@ -111,13 +117,21 @@ class ProductForm(MinorUnitsMixin, forms.ModelForm):
             "cocreators_may_be_affiliates",
             "is_active",
         ]
-        labels = {"kind": "Type"}
+        # The model fields without a verbose name get their (same) English label here.
+        labels = {
+            "name": _("Name"),
+            "description": _("Description"),
+            "kind": _("Type"),
+            "currency": _("Currency"),
+        }
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
-            "cocreators_may_be_affiliates": "If on, a cocreator who sells as an affiliate "
-            "earns both shares.",
-            "affiliate_commission_percent": "Offered to new affiliates; you can change it per "
-            "affiliate.",
+            "cocreators_may_be_affiliates": _(
+                "If on, a cocreator who sells as an affiliate earns both shares."
+            ),
+            "affiliate_commission_percent": _(
+                "Offered to new affiliates; you can change it per affiliate."
+            ),
         }
 
     def __init__(self, *args, **kwargs):
@@ -125,7 +139,7 @@ class ProductForm(MinorUnitsMixin, forms.ModelForm):
         self.fields["affiliate_commission_percent"].widget.attrs.update(step="0.01")
         # The currency is chosen on the same form, so every currency's range is listed.
         ranges = " · ".join(_price_range_text(code) for code in Currency.values)
-        self.fields["price"].help_text = f"Per currency: {ranges}."
+        self.fields["price"].help_text = _("Per currency: %(ranges)s.") % {"ranges": ranges}
         if self.instance.pk:
             self.initial_from_minor(self.instance)
 
@@ -137,14 +151,14 @@ class ProductForm(MinorUnitsMixin, forms.ModelForm):
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
-            raise forms.ValidationError("Enter the product's name.")
+            raise forms.ValidationError(_("Enter the product's name."))
         return name
 
     def clean(self):
         cleaned = super().clean()
         one_time = cleaned.get("kind") == Product.Kind.ONE_TIME
         if one_time and cleaned.get("price") is None and not self.has_error("price"):
-            self.add_error("price", "A one-time product needs a price.")
+            self.add_error("price", _("A one-time product needs a price."))
         if cleaned.get("currency"):
             values = self.minor_values()
             if one_time:  # a subscription's price is its plans'; this one is dropped
@@ -155,14 +169,14 @@ class ProductForm(MinorUnitsMixin, forms.ModelForm):
 
 
 class PlanForm(MinorUnitsMixin, forms.ModelForm):
-    price = limited_price_field("Price per installment")
-    promo_first_price = limited_price_field("Promotional first installment", required=False)
+    price = limited_price_field(_("Price per installment"))
+    promo_first_price = limited_price_field(_("Promotional first installment"), required=False)
     money_fields = {"price": "price_minor", "promo_first_price": "promo_first_price_minor"}
 
     class Meta:
         model = Plan
         fields = ["name", "periodicity", "price", "promo_first_price", "installments", "is_active"]
-        labels = {"periodicity": "Periodicity"}
+        labels = {"name": _("Name"), "periodicity": _("Periodicity")}
 
     def __init__(self, *args, product: Product, **kwargs):
         self.product = product
@@ -172,11 +186,13 @@ class PlanForm(MinorUnitsMixin, forms.ModelForm):
         # The model field allows 0 (the database constraint refuses it): say "at least 1" here.
         installments.validators = [MinValueValidator(1), MaxValueValidator(120)]
         low = format_money(price_limits(self.currency())[0], self.currency())
-        self.fields["price"].help_text = f"From {_price_range_text(self.currency())}."
-        self.fields["promo_first_price"].help_text = (
-            f"Empty: the regular price. 0: a free first installment. Otherwise from {low}, "
+        self.fields["price"].help_text = _("From %(range)s.") % {
+            "range": _price_range_text(self.currency())
+        }
+        self.fields["promo_first_price"].help_text = _(
+            "Empty: the regular price. 0: a free first installment. Otherwise from %(low)s, "
             "below the regular price."
-        )
+        ) % {"low": low}
         if self.instance.pk:
             self.initial_from_minor(self.instance)
 
@@ -186,7 +202,7 @@ class PlanForm(MinorUnitsMixin, forms.ModelForm):
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
-            raise forms.ValidationError("Give the plan a name, e.g. Monthly.")
+            raise forms.ValidationError(_("Give the plan a name, e.g. Monthly."))
         return name
 
     def clean(self):
@@ -201,7 +217,8 @@ class PlanForm(MinorUnitsMixin, forms.ModelForm):
             and not self.has_error("promo_first_price")
         ):
             self.add_error(
-                "promo_first_price", "The promotional price must be lower than the regular price."
+                "promo_first_price",
+                _("The promotional price must be lower than the regular price."),
             )
         cleaned.update(values)
         cleaned.pop("price", None)
@@ -225,14 +242,16 @@ class AffiliationCommissionForm(forms.ModelForm):
 class CheckoutForm(forms.Form):
     """Country first: it decides which payment methods exist (SPEC, seed 002)."""
 
-    country = CountryField(blank_label="Choose your country").formfield(label="Country")
-    method = forms.ChoiceField(label="Payment method", widget=forms.RadioSelect)
+    country = CountryField(blank_label=_("Choose your country")).formfield(label=_("Country"))
+    method = forms.ChoiceField(label=_("Payment method"), widget=forms.RadioSelect)
     card_number = forms.CharField(
-        label="Card number",
+        label=_("Card number"),
         required=False,
         max_length=40,
-        help_text="Test cards: 4242 4242 4242 4242 approved · 4000 0000 0000 0002 declined · "
-        "4000 0000 0000 9995 insufficient funds · 4000 0000 0000 0119 gateway error.",
+        help_text=_(
+            "Test cards: 4242 4242 4242 4242 approved · 4000 0000 0000 0002 declined · "
+            "4000 0000 0000 9995 insufficient funds · 4000 0000 0000 0119 gateway error."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
     # A signed token the server issued to this buyer (products.payments.keys), never a key.
@@ -241,8 +260,8 @@ class CheckoutForm(forms.Form):
         max_length=200,
         # A hidden field's error has no label to sit next to: say what to do.
         error_messages={
-            "required": "This checkout form is not valid any more. Reload the page.",
-            "max_length": "This checkout form is not valid any more. Reload the page.",
+            "required": keys.FORM_EXPIRED,
+            "max_length": keys.FORM_EXPIRED,
         },
     )
 
@@ -263,7 +282,7 @@ class CheckoutForm(forms.Form):
         cleaned = super().clean()
         method = cleaned.get("method")
         if method == Method.CARD and not cleaned.get("card_number", "").strip():
-            self.add_error("card_number", "Enter the card number.")
+            self.add_error("card_number", _("Enter the card number."))
         if (
             method in (Method.PAYPAL, Method.GOOGLE_PAY, Method.SAMSUNG_PAY)
             and not cleaned.get("card_number", "").strip()
@@ -273,5 +292,5 @@ class CheckoutForm(forms.Form):
 
 
 class RefundForm(forms.Form):
-    amount = price_field("Amount to refund")
-    reason = forms.CharField(label="Reason", max_length=300, required=False)
+    amount = price_field(_("Amount to refund"))
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)

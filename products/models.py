@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from products.money import Currency, format_money
 
@@ -18,8 +20,8 @@ AFFILIATE_PERCENT_VALIDATORS = [MinValueValidator(0), MaxValueValidator(MAX_AFFI
 
 class Product(models.Model):
     class Kind(models.TextChoices):
-        ONE_TIME = "one_time", "One-time purchase"
-        SUBSCRIPTION = "subscription", "Subscription"
+        ONE_TIME = "one_time", _("One-time purchase")
+        SUBSCRIPTION = "subscription", _("Subscription")
 
     producer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="products"
@@ -30,19 +32,19 @@ class Product(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ONE_TIME)
     # One-time products have a price; subscription products are priced by their plans.
     price_minor = models.BigIntegerField(null=True, blank=True)
-    is_active = models.BooleanField("active", default=True)
+    is_active = models.BooleanField(_("active"), default=True)
     cocreators_may_be_affiliates = models.BooleanField(
-        "cocreators may also be affiliates", default=False
+        _("cocreators may also be affiliates"), default=False
     )
     affiliate_commission_percent = models.DecimalField(
-        "default affiliate commission (%)",
+        _("default affiliate commission (%)"),
         max_digits=5,
         decimal_places=2,
         default=30,
         validators=AFFILIATE_PERCENT_VALIDATORS,
     )
     guarantee_days = models.PositiveSmallIntegerField(
-        "guarantee period (days)", default=7, validators=[MaxValueValidator(60)]
+        _("guarantee period (days)"), default=7, validators=[MaxValueValidator(60)]
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -82,12 +84,12 @@ class Product(models.Model):
 
 class Plan(models.Model):
     class Periodicity(models.TextChoices):
-        WEEKLY = "weekly", "Weekly"
-        MONTHLY = "monthly", "Monthly"
-        BIMONTHLY = "bimonthly", "Every two months"
-        QUARTERLY = "quarterly", "Quarterly"
-        SEMIANNUAL = "semiannual", "Semiannual"
-        YEARLY = "yearly", "Yearly"
+        WEEKLY = "weekly", _("Weekly")
+        MONTHLY = "monthly", _("Monthly")
+        BIMONTHLY = "bimonthly", _("Every two months")
+        QUARTERLY = "quarterly", _("Quarterly")
+        SEMIANNUAL = "semiannual", _("Semiannual")
+        YEARLY = "yearly", _("Yearly")
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="plans")
     name = models.CharField(max_length=80)
@@ -96,15 +98,15 @@ class Plan(models.Model):
     )
     price_minor = models.BigIntegerField()
     promo_first_price_minor = models.BigIntegerField(
-        "promotional first installment", null=True, blank=True
+        _("promotional first installment"), null=True, blank=True
     )
     installments = models.PositiveSmallIntegerField(
-        "number of installments",
+        _("number of installments"),
         null=True,
         blank=True,
-        help_text="Leave empty to charge until the subscription is canceled.",
+        help_text=_("Leave empty to charge until the subscription is canceled."),
     )
-    is_active = models.BooleanField("active", default=True)
+    is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -143,10 +145,10 @@ def new_affiliate_code() -> str:
 
 class Affiliation(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending approval"
-        APPROVED = "approved", "Approved"
-        REFUSED = "refused", "Refused"
-        REVOKED = "revoked", "Revoked"
+        PENDING = "pending", pgettext_lazy("affiliation status", "Pending approval")
+        APPROVED = "approved", pgettext_lazy("affiliation status", "Approved")
+        REFUSED = "refused", pgettext_lazy("affiliation status", "Refused")
+        REVOKED = "revoked", pgettext_lazy("affiliation status", "Revoked")
 
     TRANSITIONS = {
         Status.PENDING: {Status.APPROVED, Status.REFUSED},
@@ -161,7 +163,7 @@ class Affiliation(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     commission_percent = models.DecimalField(
-        "commission (%)", max_digits=5, decimal_places=2, validators=AFFILIATE_PERCENT_VALIDATORS
+        _("commission (%)"), max_digits=5, decimal_places=2, validators=AFFILIATE_PERCENT_VALIDATORS
     )
     code = models.CharField(max_length=16, unique=True, default=new_affiliate_code)
     requested_at = models.DateTimeField(default=timezone.now)
@@ -205,15 +207,18 @@ class Sale(models.Model):
     The record the split and the ledger hang on; its amount never changes once created."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for payment"
-        PAID = "paid", "Paid"
+        PENDING = "pending", pgettext_lazy("sale status", "Waiting for payment")
+        PAID = "paid", pgettext_lazy("sale status", "Paid")
         # Charged at the gateway, but the split could not be written: parked for an admin.
-        NEEDS_ATTENTION = "needs_attention", "Paid, needs attention"
-        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-        REFUNDED = "refunded", "Refunded"
-        CHARGED_BACK = "charged_back", "Charged back"
+        NEEDS_ATTENTION = "needs_attention", pgettext_lazy("sale status", "Paid, needs attention")
+        PARTIALLY_REFUNDED = (
+            "partially_refunded",
+            pgettext_lazy("sale status", "Partially refunded"),
+        )
+        REFUNDED = "refunded", pgettext_lazy("sale status", "Refunded")
+        CHARGED_BACK = "charged_back", pgettext_lazy("sale status", "Charged back")
         # The slip or debit expired, or the recurrence's window closed, unpaid.
-        EXPIRED = "expired", "Not paid"
+        EXPIRED = "expired", pgettext_lazy("sale status", "Not paid")
 
     TRANSITIONS = {
         Status.PENDING: {Status.PAID, Status.NEEDS_ATTENTION, Status.EXPIRED},
@@ -293,7 +298,7 @@ class Sale(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Sale #{self.pk} of {self.product}"
+        return _("Sale #%(number)s of %(product)s") % {"number": self.pk, "product": self.product}
 
     @property
     def amount_display(self) -> str:
@@ -330,14 +335,14 @@ class Refund(models.Model):
     at once."""
 
     class Kind(models.TextChoices):
-        REFUND = "refund", "Refund"
-        CHARGEBACK = "chargeback", "Chargeback"
+        REFUND = "refund", pgettext_lazy("refund kind", "Refund")
+        CHARGEBACK = "chargeback", pgettext_lazy("refund kind", "Chargeback")
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        SENT = "sent", "Sent to the gateway"
-        SUCCEEDED = "succeeded", "Refunded"
-        FAILED = "failed", "Failed (will be retried)"
+        REQUESTED = "requested", pgettext_lazy("refund status", "Requested")
+        SENT = "sent", pgettext_lazy("refund status", "Sent to the gateway")
+        SUCCEEDED = "succeeded", pgettext_lazy("refund status", "Refunded")
+        FAILED = "failed", pgettext_lazy("refund status", "Failed (will be retried)")
 
     TRANSITIONS = {
         Status.REQUESTED: {Status.SENT, Status.SUCCEEDED},
@@ -382,7 +387,11 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} of {format_money(self.amount_minor, self.sale.currency)}"
+        # Translators: a refund or chargeback and its amount, e.g. "Refund of R$ 10.00".
+        return _("%(kind)s of %(amount)s") % {
+            "kind": self.get_kind_display(),
+            "amount": format_money(self.amount_minor, self.sale.currency),
+        }
 
     @property
     def can_retry(self) -> bool:

@@ -10,6 +10,8 @@ from decimal import Decimal
 from django.db.models import BigIntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from coproduction.models import Contract, LedgerEntry
@@ -25,7 +27,11 @@ SPLIT = LedgerEntry.EntryType.SPLIT
 # The roles a person earns in; the platform's fee has no beneficiary.
 EARNING_ROLES = (PRODUCER, COCREATOR, AFFILIATE)
 # The sales-history tabs, in the order they are offered.
-SALES_ROLES = {PRODUCER: "As producer", COCREATOR: "As cocreator", AFFILIATE: "As affiliate"}
+SALES_ROLES = {
+    PRODUCER: _("As producer"),
+    COCREATOR: _("As cocreator"),
+    AFFILIATE: _("As affiliate"),
+}
 # Contracts that were accepted at some point: their cocreator sees the product's sales.
 ACCEPTED_CONTRACTS = (Contract.Status.ACTIVE, Contract.Status.ENDED, Contract.Status.EXPIRED)
 CHART_MONTHS = 12
@@ -99,7 +105,12 @@ class Chart:
 
     @property
     def title(self) -> str:
-        return f"Net earnings per month, last {len(self.bars)} months ({self.currency})"
+        count = len(self.bars)
+        return ngettext(
+            "Net earnings per month, last %(count)s month (%(currency)s)",
+            "Net earnings per month, last %(count)s months (%(currency)s)",
+            count,
+        ) % {"count": count, "currency": self.currency}
 
     @property
     def description(self) -> str:
@@ -188,7 +199,7 @@ def last_months(today: date, count: int = CHART_MONTHS) -> list[date]:
     """The first day of each of the last `count` months, oldest first, ending with today's."""
     year, month = today.year, today.month
     months = []
-    for _ in range(count):
+    for _step in range(count):
         months.append(date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return months[::-1]

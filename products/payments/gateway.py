@@ -12,6 +12,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 
 from products.payments.methods import Family, family_of
 
@@ -26,14 +27,20 @@ class Outcome(StrEnum):
     EXPIRED = "expired"  # a slip or debit that was not paid in time (webhook or its date)
 
 
+# Stored in English on the attempt (PaymentAttempt.message) and translated where a buyer reads
+# it: gettext_noop only marks them for the catalog.
 MESSAGES = {
-    Outcome.APPROVED: "Payment approved.",
-    Outcome.DECLINED: "The card was declined. Try another card or payment method.",
-    Outcome.INSUFFICIENT_FUNDS: "Insufficient funds. Try another card or payment method.",
-    Outcome.ERROR: "The payment service had a problem. Nothing was charged; try again.",
-    Outcome.TIMEOUT: "The payment service did not answer in time.",
-    Outcome.PENDING: "Waiting for payment.",
-    Outcome.EXPIRED: "The payment was not made in time.",
+    Outcome.APPROVED: gettext_noop("Payment approved."),
+    Outcome.DECLINED: gettext_noop("The card was declined. Try another card or payment method."),
+    Outcome.INSUFFICIENT_FUNDS: gettext_noop(
+        "Insufficient funds. Try another card or payment method."
+    ),
+    Outcome.ERROR: gettext_noop(
+        "The payment service had a problem. Nothing was charged; try again."
+    ),
+    Outcome.TIMEOUT: gettext_noop("The payment service did not answer in time."),
+    Outcome.PENDING: gettext_noop("Waiting for payment."),
+    Outcome.EXPIRED: gettext_noop("The payment was not made in time."),
 }
 
 # Test cards (the numbers card networks publish for testing) and wallet tokens.

@@ -8,11 +8,12 @@ their own namespaces: `rec-…`, `sale-…-attempt-…`, `refund-…`)."""
 import secrets
 
 from django.core import signing
+from django.utils.translation import gettext_lazy as _
 
 from accounts.exceptions import DomainError
 
 _SALT = "products.payments.checkout"
-FORM_EXPIRED = "This checkout form is not valid any more. Reload the page."
+FORM_EXPIRED = _("This checkout form is not valid any more. Reload the page.")
 
 
 def checkout_token_new(*, buyer_id: int) -> str:

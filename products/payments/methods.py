@@ -1,6 +1,7 @@
 """Payment methods, their families, and the countries where each exists (SPEC, seed 002)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 # SEPA direct debit: the EU/EEA members plus the other SEPA countries.
 SEPA_COUNTRIES = frozenset(
@@ -46,21 +47,22 @@ SEPA_COUNTRIES = frozenset(
 
 
 class Method(models.TextChoices):
-    CARD = "card", "Credit card"
+    # Brand names (PayPal, Google Pay, Samsung Pay, Oxxo, Multibanco, PSE) stay as they are.
+    CARD = "card", _("Credit card")
     PAYPAL = "paypal", "PayPal"
     GOOGLE_PAY = "google_pay", "Google Pay"
     SAMSUNG_PAY = "samsung_pay", "Samsung Pay"
-    BOLETO = "boleto", "Boleto Bancário"
+    BOLETO = "boleto", _("Boleto Bancário")
     OXXO = "oxxo", "Oxxo"
     MULTIBANCO = "multibanco", "Multibanco"
-    SEPA = "sepa", "SEPA Direct Debit"
+    SEPA = "sepa", _("SEPA Direct Debit")
     PSE = "pse", "PSE"
 
 
 class Family(models.TextChoices):
-    CARD = "card", "Card and wallets"
-    CASH = "cash", "Cash payment"
-    DEBIT = "debit", "Direct debit"
+    CARD = "card", _("Card and wallets")
+    CASH = "cash", _("Cash payment")
+    DEBIT = "debit", _("Direct debit")
 
 
 FAMILY = {

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PaymentAttempt(models.Model):
@@ -15,15 +17,18 @@ class PaymentAttempt(models.Model):
     idempotency key comes from this row, so a retried call can never charge twice."""
 
     class Status(models.TextChoices):
-        STARTED = "started", "Started"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        INSUFFICIENT_FUNDS = "insufficient_funds", "Insufficient funds"
-        ERROR = "error", "Gateway error"
-        TIMEOUT = "timeout", "No answer"
-        PENDING = "pending", "Waiting for payment"
-        EXPIRED = "expired", "Not paid in time"
-        VOIDED = "voided", "Approved, then given back"
+        STARTED = "started", pgettext_lazy("payment attempt status", "Started")
+        APPROVED = "approved", pgettext_lazy("payment attempt status", "Approved")
+        DECLINED = "declined", pgettext_lazy("payment attempt status", "Declined")
+        INSUFFICIENT_FUNDS = (
+            "insufficient_funds",
+            pgettext_lazy("payment attempt status", "Insufficient funds"),
+        )
+        ERROR = "error", pgettext_lazy("payment attempt status", "Gateway error")
+        TIMEOUT = "timeout", pgettext_lazy("payment attempt status", "No answer")
+        PENDING = "pending", pgettext_lazy("payment attempt status", "Waiting for payment")
+        EXPIRED = "expired", pgettext_lazy("payment attempt status", "Not paid in time")
+        VOIDED = "voided", pgettext_lazy("payment attempt status", "Approved, then given back")
 
     TRANSITIONS = {
         Status.STARTED: {
@@ -88,7 +93,11 @@ class PaymentAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Attempt {self.number} for sale {self.sale_id}: {self.status}"
+        return _("Attempt %(number)s for sale %(sale)s: %(status)s") % {
+            "number": self.number,
+            "sale": self.sale_id,
+            "status": self.status,
+        }
 
 
 class SimulatedGatewayCharge(models.Model):
@@ -117,11 +126,17 @@ class WebhookEvent(models.Model):
     attempt was recorded): then the gateway's retry applies it."""
 
     class Result(models.TextChoices):
-        PROCESSED = "processed", "Processed"
-        UNMATCHED = "unmatched", "No payment with this reference yet"
-        ALREADY_SETTLED = "already_settled", "Payment already settled"
-        PAID_LATE = "paid_late", "Paid after its date: applied"
-        REFUNDED = "refunded", "Paid after its date: refunded"
+        PROCESSED = "processed", pgettext_lazy("webhook result", "Processed")
+        UNMATCHED = (
+            "unmatched",
+            pgettext_lazy("webhook result", "No payment with this reference yet"),
+        )
+        ALREADY_SETTLED = (
+            "already_settled",
+            pgettext_lazy("webhook result", "Payment already settled"),
+        )
+        PAID_LATE = "paid_late", pgettext_lazy("webhook result", "Paid after its date: applied")
+        REFUNDED = "refunded", pgettext_lazy("webhook result", "Paid after its date: refunded")
 
     event_id = models.TextField(unique=True)
     kind = models.CharField(max_length=40)

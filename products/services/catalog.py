@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.exceptions import DomainError, InvalidTransition
 from accounts.models import User
@@ -62,7 +63,7 @@ def product_update(*, product: Product, **fields) -> Product:
             changes.get("currency", locked.currency) != locked.currency
             or changes.get("kind", locked.kind) != locked.kind
         ):
-            raise DomainError("The currency and type cannot change once the product has plans.")
+            raise DomainError(_("The currency and type cannot change once the product has plans."))
         for name, value in changes.items():
             setattr(locked, name, value)
         locked.save(update_fields=[*changes, "updated_at"])
@@ -71,10 +72,10 @@ def product_update(*, product: Product, **fields) -> Product:
 
 def plan_create(*, product: Product, **fields) -> Plan:
     if not product.is_subscription:
-        raise DomainError("Only subscription products have plans.")
+        raise DomainError(_("Only subscription products have plans."))
     values = _only(fields, PLAN_FIELDS)
     if values.get("price_minor") is None:
-        raise DomainError("A plan needs a price.")
+        raise DomainError(_("A plan needs a price."))
     _check_plan_prices(values, product.currency)
     return Plan.objects.create(product=product, **values)
 
@@ -91,7 +92,7 @@ def plan_update(*, plan: Plan, **fields) -> Plan:
 
 def _check_product_price(amount_minor: int | None, currency: str) -> None:
     if amount_minor is None:
-        raise DomainError("A one-time product needs a price.")
+        raise DomainError(_("A one-time product needs a price."))
     _check_price(amount_minor, currency)
 
 
@@ -113,9 +114,9 @@ def _check_plan_prices(values: dict, currency: str) -> None:
 def affiliation_request(*, product: Product, user: User) -> Affiliation:
     """A user asks to promote a product; a refused or revoked user may ask again."""
     if product.producer_id == user.pk:
-        raise DomainError("You are the producer of this product; you cannot be its affiliate.")
+        raise DomainError(_("You are the producer of this product; you cannot be its affiliate."))
     if not product.is_active:
-        raise DomainError("This product is not accepting affiliates.")
+        raise DomainError(_("This product is not accepting affiliates."))
     with transaction.atomic():
         existing = (
             Affiliation.objects.select_for_update().filter(product=product, affiliate=user).first()
@@ -129,13 +130,15 @@ def affiliation_request(*, product: Product, user: User) -> Affiliation:
                         commission_percent=product.affiliate_commission_percent or Decimal("1"),
                     )
             except IntegrityError:
-                raise DomainError("You have already asked to affiliate to this product.") from None
+                raise DomainError(
+                    _("You have already asked to affiliate to this product.")
+                ) from None
         else:
             if existing.status in (Affiliation.Status.PENDING, Affiliation.Status.APPROVED):
                 raise DomainError(
-                    "You are already an affiliate of this product."
+                    _("You are already an affiliate of this product.")
                     if existing.status == Affiliation.Status.APPROVED
-                    else "Your request is already waiting for the producer."
+                    else _("Your request is already waiting for the producer.")
                 )
             affiliation = _affiliation_transition(existing, Affiliation.Status.PENDING)
             affiliation.requested_at = timezone.now()
@@ -143,7 +146,7 @@ def affiliation_request(*, product: Product, user: User) -> Affiliation:
             affiliation.save(update_fields=["requested_at", "decided_at"])
         _notify(
             to=product.producer.email,
-            subject=f"New affiliation request for {product.name}",
+            subject=_("New affiliation request for %(product)s") % {"product": product.name},
             template="products/email/affiliation_requested",
             context={
                 "affiliation": affiliation,
@@ -160,16 +163,17 @@ def affiliation_decide(*, affiliation: Affiliation, to: str, actor: User) -> Aff
             Affiliation.objects.select_for_update().select_related("product").get(pk=affiliation.pk)
         )
         if locked.product.producer_id != actor.pk:
-            raise DomainError("Only the product's producer decides on its affiliates.")
+            raise DomainError(_("Only the product's producer decides on its affiliates."))
         # Back to pending is the affiliate's own re-request (affiliation_request), not a decision.
         if to == Affiliation.Status.PENDING:
-            raise InvalidTransition("A decision approves, refuses or revokes an affiliation.")
+            raise InvalidTransition(_("A decision approves, refuses or revokes an affiliation."))
         locked = _affiliation_transition(locked, to)
         locked.decided_at = timezone.now()
         locked.save(update_fields=["decided_at"])
         _notify(
             to=locked.affiliate.email,
-            subject=f"Your affiliation to {locked.product.name}: {locked.get_status_display()}",
+            subject=_("Your affiliation to %(product)s: %(status)s")
+            % {"product": locked.product.name, "status": locked.get_status_display()},
             template="products/email/affiliation_decided",
             context={"affiliation": locked, "path": reverse("products:my_affiliations")},
         )
@@ -180,7 +184,7 @@ def affiliation_set_commission(
     *, affiliation: Affiliation, percent: Decimal, actor: User
 ) -> Affiliation:
     if affiliation.product.producer_id != actor.pk:
-        raise DomainError("Only the product's producer sets commissions.")
+        raise DomainError(_("Only the product's producer sets commissions."))
     affiliation.commission_percent = percent
     affiliation.save(update_fields=["commission_percent"])
     return affiliation
@@ -190,8 +194,8 @@ def _affiliation_transition(affiliation: Affiliation, to: str) -> Affiliation:
     current = Affiliation.Status(affiliation.status)
     if to not in Affiliation.TRANSITIONS[current]:
         raise InvalidTransition(
-            f"An affiliation that is {current.label.lower()} cannot become "
-            f"{Affiliation.Status(to).label.lower()}."
+            _("An affiliation that is %(current)s cannot become %(to)s.")
+            % {"current": current.label.lower(), "to": Affiliation.Status(to).label.lower()}
         )
     affiliation.status = to
     affiliation.save(update_fields=["status"])

@@ -15,6 +15,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
@@ -43,26 +45,32 @@ def sale_refund(
     is_buyer = actor.pk == sale.buyer_id
     is_seller = actor.pk == sale.product.producer_id or actor.is_staff
     if not (is_buyer or is_seller):
-        raise PermissionDenied("Only the buyer, the producer or an admin can refund this sale.")
+        raise PermissionDenied(_("Only the buyer, the producer or an admin can refund this sale."))
     if is_buyer and not is_seller:
         if sale.paid_at is None or not sale.is_paid:
-            raise InvalidTransition("Nothing is left to refund on this sale.")
+            raise InvalidTransition(_("Nothing is left to refund on this sale."))
         if timezone.now() > sale.paid_at + timedelta(days=sale.product.guarantee_days):
             raise DomainError(
-                f"The {sale.product.guarantee_days}-day guarantee period of this purchase is over."
+                ngettext(
+                    "The %(days)s-day guarantee period of this purchase is over.",
+                    "The %(days)s-day guarantee period of this purchase is over.",
+                    sale.product.guarantee_days,
+                )
+                % {"days": sale.product.guarantee_days}
             )
         amount_minor = None  # the buyer's refund is always for everything left
     with transaction.atomic():
         sale = Sale.objects.select_for_update(of=("self",)).get(pk=sale.pk)
         left = sale.refundable_minor
         if left <= 0:
-            raise InvalidTransition("Nothing is left to refund on this sale.")
+            raise InvalidTransition(_("Nothing is left to refund on this sale."))
         amount = left if amount_minor is None else amount_minor
         if amount <= 0:
-            raise DomainError("Enter an amount above zero.")
+            raise DomainError(_("Enter an amount above zero."))
         if amount > left:
             raise DomainError(
-                f"At most {format_money(left, sale.currency)} is left to refund on this sale."
+                _("At most %(amount)s is left to refund on this sale.")
+                % {"amount": format_money(left, sale.currency)}
             )
         refund = _refund_create(sale, amount=amount, reason=reason, actor=actor)
         sale.refunded_minor += amount
@@ -215,12 +223,13 @@ def sale_chargeback(*, sale: Sale, actor: User | None, reason: str = "") -> Refu
         sale = Sale.objects.select_for_update(of=("self",)).get(pk=sale.pk)
         left = sale.refundable_minor
         if left <= 0:
-            raise InvalidTransition("Nothing is left to charge back on this sale.")
+            raise InvalidTransition(_("Nothing is left to charge back on this sale."))
         refund = Refund.objects.create(
             sale=sale,
             kind=Refund.Kind.CHARGEBACK,
             amount_minor=left,
-            reason=reason[:300] or "Chargeback",
+            # Stored in English on the refund; translated where it is shown.
+            reason=reason[:300] or gettext_noop("Chargeback"),
             requested_by=actor,
         )
         sale.refunded_minor += left
@@ -263,7 +272,8 @@ def _email_refunded(sale: Sale, refund: Refund) -> None:
     }
     send_email.delay_on_commit(
         to=buyer.email,
-        subject=f"Refund of {format_money(refund.amount_minor, sale.currency)}",
+        subject=_("Refund of %(amount)s")
+        % {"amount": format_money(refund.amount_minor, sale.currency)},
         text=render_to_string("products/email/refund.txt", context),
         html=render_to_string("products/email/refund.html", context),
     )

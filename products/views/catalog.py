@@ -5,6 +5,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.exceptions import DomainError
@@ -28,9 +30,9 @@ def product_create(request):
     form = ProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         product = services.product_create(producer=request.user, **form.cleaned_data)
-        messages.success(request, f"“{product.name}” was created.")
+        messages.success(request, _("“%(name)s” was created.") % {"name": product.name})
         if product.is_subscription:
-            messages.info(request, "Now add at least one plan so buyers can subscribe.")
+            messages.info(request, _("Now add at least one plan so buyers can subscribe."))
             return redirect("products:plans", pk=product.pk)
         return redirect("products:my_products")
     return render(request, "products/product_form.html", {"form": form, "product": None})
@@ -47,7 +49,7 @@ def product_edit(request, pk: int):
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, "Product saved.")
+            messages.success(request, _("Product saved."))
             return redirect("products:my_products")
     # The form mutates its instance while validating; show the saved name in the heading.
     product.refresh_from_db()
@@ -59,13 +61,13 @@ def product_edit(request, pk: int):
 def plans(request, pk: int):
     product = selectors.product_get_for_producer(producer=request.user, pk=pk)
     if not product.is_subscription:
-        messages.info(request, "Plans are for subscription products.")
+        messages.info(request, _("Plans are for subscription products."))
         return redirect("products:edit", pk=product.pk)
     form = PlanForm(request.POST or None, product=product)
     if request.method == "POST":
         if form.is_valid():
             plan = services.plan_create(product=product, **form.cleaned_data)
-            messages.success(request, f"Plan “{plan.name}” added.")
+            messages.success(request, _("Plan “%(name)s” added.") % {"name": plan.name})
             if request.htmx:
                 form = PlanForm(product=product)
             else:
@@ -84,7 +86,7 @@ def plan_edit(request, pk: int, plan_pk: int):
     form = PlanForm(request.POST or None, instance=plan, product=product)
     if request.method == "POST" and form.is_valid():
         services.plan_update(plan=plan, **form.cleaned_data)
-        messages.success(request, "Plan saved.")
+        messages.success(request, _("Plan saved."))
         return redirect("products:plans", pk=product.pk)
     plan.refresh_from_db()
     return render(
@@ -102,10 +104,11 @@ def affiliates(request, pk: int):
     return render(request, "products/affiliates.html", context)
 
 
+# The status each action moves to, and the whole sentence that confirms it.
 AFFILIATION_ACTIONS = {
-    "approve": (Affiliation.Status.APPROVED, "approved"),
-    "refuse": (Affiliation.Status.REFUSED, "refused"),
-    "revoke": (Affiliation.Status.REVOKED, "revoked"),
+    "approve": (Affiliation.Status.APPROVED, gettext_lazy("%(email)s approved.")),
+    "refuse": (Affiliation.Status.REFUSED, gettext_lazy("%(email)s refused.")),
+    "revoke": (Affiliation.Status.REVOKED, gettext_lazy("%(email)s revoked.")),
 }
 
 
@@ -118,7 +121,7 @@ def affiliation_decide(request, pk: int, affiliation_pk: int, action: str):
     )
     if action not in AFFILIATION_ACTIONS:
         raise Http404
-    to, verb = AFFILIATION_ACTIONS[action]
+    to, done = AFFILIATION_ACTIONS[action]
     try:
         affiliation = services.affiliation_decide(
             affiliation=affiliation, to=to, actor=request.user
@@ -126,7 +129,7 @@ def affiliation_decide(request, pk: int, affiliation_pk: int, action: str):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{affiliation.affiliate.email} {verb}.")
+        messages.success(request, done % {"email": affiliation.affiliate.email})
     return _affiliation_row_or_redirect(request, product, affiliation)
 
 
@@ -144,7 +147,7 @@ def affiliation_commission(request, pk: int, affiliation_pk: int):
             percent=form.cleaned_data["commission_percent"],
             actor=request.user,
         )
-        messages.success(request, "Commission saved.")
+        messages.success(request, _("Commission saved."))
     else:
         affiliation.refresh_from_db()
         messages.error(request, "; ".join(form.errors["commission_percent"]))
@@ -195,7 +198,7 @@ def affiliation_request(request, pk: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Your request was sent to the producer.")
+        messages.success(request, _("Your request was sent to the producer."))
     return redirect("products:public", pk=product.pk)
 
 

@@ -4,6 +4,8 @@ refunds."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 
 from accounts.exceptions import DomainError
@@ -27,7 +29,7 @@ def affiliate_cookie_name(product_pk: int) -> str:
 def checkout(request, pk: int):
     product = selectors.product_get_public(pk=pk)
     if product.kind != Product.Kind.ONE_TIME:
-        messages.info(request, "Choose a plan to subscribe to this product.")
+        messages.info(request, _("Choose a plan to subscribe to this product."))
         return redirect("products:public", pk=product.pk)
     refresh = request.method == "POST" and request.POST.get("_refresh")
     if request.method == "POST" and not refresh:
@@ -67,17 +69,19 @@ def _pay(request, product: Product, form: CheckoutForm):
             checkout_token=data["checkout_key"],
         )
         if sale.is_paid:
-            messages.info(request, "This purchase is already paid; you were not charged again.")
+            messages.info(request, _("This purchase is already paid; you were not charged again."))
             return redirect_page(request, "products:purchase", pk=sale.pk)
         sale = services.sale_pay(sale=sale, token=data["card_number"])
     except DomainError as exc:
         form.add_error(None, exc.message)
         return None
     if sale.status == Sale.Status.PAID:
-        messages.success(request, f"Thank you! You bought {product.name}.")
+        messages.success(
+            request, _("Thank you! You bought %(product)s.") % {"product": product.name}
+        )
     else:
         messages.info(
-            request, "Your payment was issued. The purchase completes when it is confirmed."
+            request, _("Your payment was issued. The purchase completes when it is confirmed.")
         )
     return redirect_page(request, "products:purchase", pk=sale.pk)
 
@@ -105,17 +109,20 @@ def purchase_refund(request, pk: int):
     if request.method == "POST":
         try:
             refund = services.sale_refund(
-                sale=sale, actor=request.user, reason="Requested by the buyer"
+                sale=sale,
+                actor=request.user,
+                # Stored in English on the refund; translated where it is shown.
+                reason=gettext_noop("Requested by the buyer"),
             )
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
             _refund_message(
-                request, refund, "Refund done. The money goes back to your payment method."
+                request, refund, _("Refund done. The money goes back to your payment method.")
             )
         return redirect("products:purchase", pk=sale.pk)
     if not sale.refundable_minor:  # do not offer to give back nothing
-        messages.info(request, "Nothing is left to refund on this purchase.")
+        messages.info(request, _("Nothing is left to refund on this purchase."))
         return redirect("products:purchase", pk=sale.pk)
     return render(request, "products/purchase_refund.html", {"sale": sale})
 
@@ -140,7 +147,7 @@ def sale_refund(request, pk: int):
         except (DomainError, ValueError) as exc:
             form.add_error("amount", getattr(exc, "message", str(exc)))
         else:
-            _refund_message(request, refund, "Refund done.")
+            _refund_message(request, refund, _("Refund done."))
             return redirect("products:sales")
     return render(request, "products/sale_refund.html", {"sale": sale, "form": form})
 
@@ -151,6 +158,8 @@ def _refund_message(request, refund, done: str) -> None:
     else:
         messages.warning(
             request,
-            "The refund was requested, but the payment service has not confirmed it yet. "
-            "It is retried automatically; the sale shows its status.",
+            _(
+                "The refund was requested, but the payment service has not confirmed it yet. "
+                "It is retried automatically; the sale shows its status."
+            ),
         )
