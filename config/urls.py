@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
 
-admin.site.site_header = "Coprod administration"
-admin.site.site_title = "Coprod admin"
+admin.site.site_header = _("Coprod administration")
+admin.site.site_title = _("Coprod admin")
 
 urlpatterns = [
     path("", account_views.home, name="home"),
