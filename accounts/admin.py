@@ -1,10 +1,17 @@
-"""Admin for users and account validations, with validate/reject actions."""
+"""Admin for users and account validations, with validate/reject actions; tax documents are
+shown formatted and checked by country (accounts.tax_documents)."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from accounts.locales import supported_language
 from accounts.models import AccountValidation, AccountValidationEvent, User
+from accounts.tax_documents import tax_document_clean, tax_document_display
 from config.admin_actions import apply_each
 
 
@@ -15,6 +22,7 @@ class UserAdmin(BaseUserAdmin):
         "email",
         "full_name",
         "validation_status",
+        "language",
         "is_active",
         "is_staff",
         "date_joined",
@@ -24,21 +32,22 @@ class UserAdmin(BaseUserAdmin):
     list_select_related = ["validation"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Personal info", {"fields": ("full_name",)}),
+        (_("Personal info"), {"fields": ("full_name",)}),
+        (_("Language and time zone"), {"fields": ("language", "time_zone")}),
         (
-            "Permissions",
+            _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
     )
 
-    @admin.display(description="Validation", ordering="validation__status")
+    @admin.display(description=_("Validation"), ordering="validation__status")
     def validation_status(self, obj: User) -> str:
         validation = getattr(obj, "validation", None)
-        return validation.get_status_display() if validation else "Not submitted"
+        return validation.get_status_display() if validation else _("Not submitted")
 
 
 class AccountValidationEventInline(admin.TabularInline):
@@ -51,9 +60,46 @@ class AccountValidationEventInline(admin.TabularInline):
         return False
 
 
+class AccountValidationAdminForm(forms.ModelForm):
+    """The tax document reads formatted (390.533.447-05) and is stored compact; a number or
+    country an admin changes is checked like the user's own form."""
+
+    class Meta:
+        model = AccountValidation
+        fields = ["legal_name", "country", "tax_document", "review_note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["tax_document"] = tax_document_display(
+                country=self.instance.country, number=self.instance.tax_document
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        number, country = cleaned.get("tax_document"), cleaned.get("country")
+        if not ({"tax_document", "country"} & set(self.changed_data)):
+            # Untouched: keep the stored number, not its formatted copy.
+            cleaned["tax_document"] = self.instance.tax_document
+        elif number and country:
+            try:
+                cleaned["tax_document"] = tax_document_clean(country=country, number=number)
+            except ValidationError as error:
+                self.add_error("tax_document", error)
+        return cleaned
+
+
 @admin.register(AccountValidation)
 class AccountValidationAdmin(admin.ModelAdmin):
-    list_display = ["user", "legal_name", "country", "tax_document", "status", "submitted_at"]
+    form = AccountValidationAdminForm
+    list_display = [
+        "user",
+        "legal_name",
+        "country",
+        "tax_document_formatted",
+        "status",
+        "submitted_at",
+    ]
     list_filter = ["status", "country"]
     search_fields = ["user__email", "user__full_name", "legal_name", "tax_document"]
     list_select_related = ["user", "decided_by"]
@@ -75,19 +121,33 @@ class AccountValidationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Validate selected accounts")
+    def get_search_results(self, request, queryset, search_term):
+        # Numbers are stored compact: "390.533.447-05" finds 39053344705 too.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        compact = "".join(ch for ch in search_term if ch.isalnum()).upper()
+        if compact and compact != search_term:
+            found |= queryset.filter(tax_document=compact)
+        return found, may_have_duplicates
+
+    @admin.display(description=_("tax document"), ordering="tax_document")
+    def tax_document_formatted(self, obj: AccountValidation) -> str:
+        return tax_document_display(country=obj.country, number=obj.tax_document)
+
+    @admin.action(description=_("Validate selected accounts"))
     def validate_accounts(self, request, queryset):
         self._decide(request, queryset, AccountValidation.Status.VALIDATED, "validated")
 
-    @admin.action(description="Reject selected accounts (uses the review note as the reason)")
+    @admin.action(description=_("Reject selected accounts (uses the review note as the reason)"))
     def reject_accounts(self, request, queryset):
         self._decide(request, queryset, AccountValidation.Status.REJECTED, "rejected")
 
     def _decide(self, request, queryset, to: str, verb: str) -> None:
         def decide(validation):
-            reason = validation.review_note or (
-                "The identity data could not be verified." if verb == "rejected" else ""
-            )
+            reason = validation.review_note
+            if not reason and verb == "rejected":
+                # Stored as the review note and emailed: written in the user's language.
+                with translation.override(supported_language(validation.user.language)):
+                    reason = str(_("The identity data could not be verified."))
             services.validation_decide(
                 validation=validation, to=to, actor=request.user, reason=reason
             )

@@ -1,22 +1,39 @@
-"""Writes on accounts: submitting identity data and an admin's decision on it."""
+"""Writes on accounts: language and time zone, submitting identity data and an admin's decision
+on it."""
 
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.exceptions import InvalidTransition
+from accounts.locales import country_time_zone, recipient
 from accounts.models import AccountValidation, AccountValidationEvent, User
 from accounts.tasks import send_email
+
+
+def user_settings_update(*, user: User, language: str, time_zone: str | None = None) -> User:
+    """The language (and, when given, the time zone) the user reads in from now on."""
+    user.language = language
+    fields = ["language"]
+    if time_zone is not None:
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    user.save(update_fields=fields)
+    return user
 
 
 def validation_submit(
     *, user: User, legal_name: str, country: str, tax_document: str
 ) -> AccountValidation:
-    """Create or resubmit the user's validation request; a validated account cannot resubmit."""
+    """Create or resubmit the user's validation request; a validated account cannot resubmit.
+    An account still on UTC takes its country's main time zone."""
     with transaction.atomic():
         validation = AccountValidation.objects.select_for_update().filter(user=user).first()
+        if validation is None or validation.status == AccountValidation.Status.REJECTED:
+            _default_time_zone(user=user, country=country)
         if validation is None:
             validation = AccountValidation.objects.create(
                 user=user, legal_name=legal_name, country=country, tax_document=tax_document
@@ -27,9 +44,9 @@ def validation_submit(
             return validation
         if validation.status != AccountValidation.Status.REJECTED:
             raise InvalidTransition(
-                "Your account is already validated."
+                _("Your account is already validated.")
                 if validation.status == AccountValidation.Status.VALIDATED
-                else "Your data is already waiting for review."
+                else _("Your data is already waiting for review.")
             )
         validation.legal_name = legal_name
         validation.country = country
@@ -50,7 +67,7 @@ def validation_decide(
     """An admin validates or rejects; the user gets an email about the decision."""
     # Back to pending is the user's resubmission (validation_submit), not an admin's decision.
     if to == AccountValidation.Status.PENDING:
-        raise InvalidTransition("A decision validates or rejects an account.")
+        raise InvalidTransition(_("A decision validates or rejects an account."))
     with transaction.atomic():
         validation = AccountValidation.objects.select_for_update().get(pk=validation.pk)
         validation = _transition(validation=validation, to=to, actor=actor, reason=reason)
@@ -70,8 +87,11 @@ def _transition(
     current = AccountValidation.Status(validation.status)
     if to not in AccountValidation.TRANSITIONS.get(current, set()):
         raise InvalidTransition(
-            f"A validation that is {current.label.lower()} cannot become "
-            f"{AccountValidation.Status(to).label.lower()}."
+            _("A validation that is %(current)s cannot become %(to)s.")
+            % {
+                "current": str(current.label).lower(),
+                "to": str(AccountValidation.Status(to).label).lower(),
+            }
         )
     validation.status = to
     validation.save(update_fields=["status"])
@@ -81,20 +101,28 @@ def _transition(
     return validation
 
 
+def _default_time_zone(*, user: User, country: str) -> None:
+    if user.time_zone == "UTC":
+        user.time_zone = country_time_zone(str(country))
+        if user.time_zone != "UTC":
+            user.save(update_fields=["time_zone"])
+
+
 def _email_decision(validation: AccountValidation) -> None:
     context = {
         "user": validation.user,
         "validation": validation,
         "url": settings.SITE_URL + reverse("accounts:validation"),
     }
-    subject = (
-        "Your account has been validated"
-        if validation.status == AccountValidation.Status.VALIDATED
-        else "Your account validation was rejected"
-    )
-    send_email.delay_on_commit(
-        to=validation.user.email,
-        subject=subject,
-        text=render_to_string("accounts/email/validation_decision.txt", context),
-        html=render_to_string("accounts/email/validation_decision.html", context),
-    )
+    with recipient(validation.user):
+        subject = (
+            _("Your account has been validated")
+            if validation.status == AccountValidation.Status.VALIDATED
+            else _("Your account validation was rejected")
+        )
+        send_email.delay_on_commit(
+            to=validation.user.email,
+            subject=subject,
+            text=render_to_string("accounts/email/validation_decision.txt", context),
+            html=render_to_string("accounts/email/validation_decision.html", context),
+        )

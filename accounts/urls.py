@@ -6,4 +6,6 @@ app_name = "accounts"
 
 urlpatterns = [
     path("validation/", views.validation, name="validation"),
+    path("settings/", views.account_settings, name="settings"),
+    path("language/", views.language, name="language"),
 ]

@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from accounts import services
 from accounts.exceptions import InvalidTransition
@@ -190,3 +191,118 @@ def test_no_email_leaves_before_the_decision_commits(django_capture_on_commit_ca
 
     assert mail.outbox == []
     assert len(callbacks) == 1
+
+
+# Time zone from the country
+
+
+@pytest.mark.parametrize(
+    ("country", "zone"),
+    [
+        ("BR", "America/Sao_Paulo"),
+        ("MX", "America/Mexico_City"),
+        ("CO", "America/Bogota"),
+        ("PT", "Europe/Lisbon"),
+        ("AO", "UTC"),
+    ],
+)
+def test_an_account_still_on_utc_takes_its_countrys_zone(country, zone):
+    user = UserFactory(time_zone="UTC")
+
+    services.validation_submit(user=user, **{**IDENTITY, "country": country})
+
+    user.refresh_from_db()
+    assert user.time_zone == zone
+
+
+def test_a_zone_the_user_chose_is_kept():
+    user = UserFactory(time_zone="Europe/Madrid")
+
+    services.validation_submit(user=user, **IDENTITY)
+
+    user.refresh_from_db()
+    assert user.time_zone == "Europe/Madrid"
+
+
+def test_a_resubmission_sets_the_zone_too():
+    rejected = AccountValidationFactory(rejected=True, user__time_zone="UTC")
+
+    services.validation_submit(user=rejected.user, **{**IDENTITY, "country": "MX"})
+
+    rejected.user.refresh_from_db()
+    assert rejected.user.time_zone == "America/Mexico_City"
+
+
+def test_a_refused_submission_leaves_the_zone_alone():
+    pending = AccountValidationFactory(user__time_zone="UTC")
+
+    with pytest.raises(InvalidTransition):
+        services.validation_submit(user=pending.user, **IDENTITY)
+
+    pending.user.refresh_from_db()
+    assert pending.user.time_zone == "UTC"
+
+
+def test_the_validation_form_sets_the_zone(client):
+    user = UserFactory(time_zone="UTC")
+    client.force_login(user)
+
+    client.post(
+        reverse("accounts:validation"), {**IDENTITY, "country": "PT", "tax_document": "123456789"}
+    )
+
+    user.refresh_from_db()
+    assert user.time_zone == "Europe/Lisbon"
+
+
+# The decision email speaks the recipient's language
+
+
+def test_the_decision_email_is_rendered_in_the_users_language_and_zone(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone, translation
+
+    seen = []
+
+    def render(template_name, context):
+        seen.append(
+            (template_name, translation.get_language(), timezone.get_current_timezone_name())
+        )
+        return "body"
+
+    monkeypatch.setattr(services, "render_to_string", render)
+    validation = AccountValidationFactory(user__language="pt-br", user__time_zone="America/Bogota")
+
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        services.validation_decide(
+            validation=validation, to=Status.VALIDATED, actor=UserFactory(is_staff=True)
+        )
+        assert translation.get_language() == "en"
+
+    assert [language for _, language, _ in seen] == ["pt-br", "pt-br"]
+    assert {zone for _, _, zone in seen} == {"America/Bogota"}
+    assert len(mail.outbox) == 1
+
+
+def test_the_default_rejection_reason_is_written_in_the_users_language(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.utils import translation
+
+    from accounts import admin as accounts_admin
+
+    # Whatever the catalogs say today: record the language the reason was written in.
+    monkeypatch.setattr(accounts_admin, "_", lambda s: f"{translation.get_language()}: {s}")
+    validation = AccountValidationFactory(user__language="pt-br")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, language="en"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:accounts_accountvalidation_changelist"),
+            {"action": "reject_accounts", ACTION_CHECKBOX_NAME: [validation.pk]},
+        )
+
+    validation.refresh_from_db()
+    assert validation.review_note == "pt-br: The identity data could not be verified."
