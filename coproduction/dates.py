@@ -9,29 +9,22 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Case, Exists, F, OuterRef, Subquery, When
 
+from accounts.locales import country_time_zone, user_zone
 from accounts.models import AccountValidation, User
 from coproduction.models import Contract
 from products.models import Sale
 
-# The producer's time zone, from the country of their validated account. The codebase has no
-# per-user zone yet; one zone per country is enough for the countries we sell in.
-COUNTRY_ZONES = {
-    "BR": "America/Sao_Paulo",
-    "MX": "America/Mexico_City",
-    "CO": "America/Bogota",
-    "PT": "Europe/Lisbon",
-    "US": "America/New_York",
-    "ES": "Europe/Madrid",
-}
-
 
 def producer_zone(producer: User) -> ZoneInfo:
-    """The zone of the producer's validated country; settings.TIME_ZONE otherwise (no
-    validation, one not validated, or a country without an entry in COUNTRY_ZONES)."""
+    """The producer's own time zone (their account setting). An account still on the default
+    (UTC) whose validated country has a main zone uses that zone (accounts from before the
+    setting existed); otherwise settings.TIME_ZONE."""
+    if producer.time_zone and producer.time_zone != settings.TIME_ZONE:
+        return user_zone(producer)
     validation = getattr(producer, "validation", None)
     if validation is not None and validation.status == AccountValidation.Status.VALIDATED:
-        name = COUNTRY_ZONES.get(str(validation.country))
-        if name:
+        name = country_time_zone(str(validation.country))
+        if name != "UTC":
             return ZoneInfo(name)
     return ZoneInfo(settings.TIME_ZONE)
 

@@ -83,9 +83,8 @@ def _amount_example(locale: str) -> str:
     return _("Enter an amount such as %(example)s.") % {"example": example}
 
 
-def format_decimal_input(value: Decimal, currency: str, *, locale: str | None = None) -> str:
+def format_decimal_input(value: Decimal, *, digits: int = 2, locale: str | None = None) -> str:
     """An amount as a money input shows it back: the locale's separators, no symbol."""
-    digits = exponent(currency)
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(Decimal(value), format=pattern, locale=_locale(locale))
 

@@ -62,7 +62,10 @@ class Subscription(models.Model):
     # The simulated gateway's token for card-family methods (a real one would store a vault id).
     payment_token = models.CharField(max_length=60, blank=True)
     payment_label = models.CharField(max_length=60, blank=True)
+    # The buyer's local date at purchase, and the zone whose dates the schedule follows (the
+    # buyer's at purchase): a recurrence is due when that zone's date reaches it.
     anchor_date = models.DateField()
+    time_zone = models.CharField(max_length=64, default="UTC")
     last_number = models.PositiveIntegerField(default=0)
     next_charge_date = models.DateField(null=True, blank=True)
     paid_count = models.PositiveIntegerField(default=0)

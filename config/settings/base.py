@@ -142,6 +142,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("pt-br", "Português (Brasil)"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
+# A recurrence is charged from this hour of its due date in the buyer's zone (not at midnight).
+BILLING_LOCAL_HOUR = 8
 USE_I18N = True
 USE_TZ = True
 

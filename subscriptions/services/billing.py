@@ -14,7 +14,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import (
+    DateField,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Q,
+    Value,
+)
+from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -93,14 +103,14 @@ def recurrences_create_due(*, today: date | None = None, batch_size: int = BATCH
     """Create every recurrence that is due by `today` (catching up missed periods). Returns
     how many were created; running it again creates nothing. A subscription whose row fails
     is logged and skipped for this run; the others are created."""
-    today = today or timezone.now().date()
+    due = _due(today=today, now=timezone.now())
     created = 0
     failed: set[int] = set()
     while True:
         with transaction.atomic():
             subscriptions = list(
                 Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status__in=Subscription.BILLABLE, next_charge_date__lte=today)
+                .filter(due, status__in=Subscription.BILLABLE)
                 .exclude(pk__in=failed)
                 .select_related("plan__product")
                 .order_by()[:batch_size]  # no sort: take any due rows, stop at the batch
@@ -122,6 +132,24 @@ def recurrences_create_due(*, today: date | None = None, batch_size: int = BATCH
                 except Exception:
                     logger.exception("recurrence of subscription %s not created", subscription.pk)
                     failed.add(subscription.pk)
+
+
+def _due(*, today: date | None, now: datetime) -> Q:
+    """Which subscriptions are due. A recurrence is due when the buyer's local date (in the
+    subscription's zone) reaches its date and the clock there reaches BILLING_LOCAL_HOUR; an
+    explicit `today` (tests, a manual catch-up) compares with that date alone."""
+    if today is not None:
+        return Q(next_charge_date__lte=today)
+    # No zone is more than 14 hours ahead of UTC: a later date is due nowhere yet. This bound
+    # keeps the partial index on next_charge_date useful; each row's own zone decides the rest.
+    bound = (now + timedelta(hours=14)).date()
+    # The wall clock there, minus the hour: its date is the one that has reached that hour.
+    wall_clock = Func(F("time_zone"), Value(now), function="timezone", output_field=DateTimeField())
+    hour = Value(timedelta(hours=settings.BILLING_LOCAL_HOUR), output_field=DurationField())
+    local_today = Cast(
+        ExpressionWrapper(wall_clock - hour, output_field=DateTimeField()), DateField()
+    )
+    return Q(next_charge_date__lte=bound) & Q(next_charge_date__lte=local_today)
 
 
 def _create_batch(subscriptions: list[Subscription]) -> int:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
+from accounts.locales import local_date, user_zone
 from accounts.models import User
 from products.models import PaymentAttempt, Plan, Product, Sale
 from products.money import format_money
@@ -122,7 +123,7 @@ def _create(*, plan, buyer, method, country, token, affiliate_code, checkout_key
     if family_of(method) == Family.CARD and method == Method.CARD and not token.strip():
         raise DomainError(_("Enter the card number."))
     now = timezone.now()
-    today = now.date()
+    today = local_date(buyer, now)  # the anchor is the buyer's date, not UTC's
     amount = _first_amount(plan)
     try:
         with transaction.atomic():
@@ -136,6 +137,7 @@ def _create(*, plan, buyer, method, country, token, affiliate_code, checkout_key
                 payment_token=token.strip() if family_of(method) == Family.CARD else "",
                 payment_label=card_label(method, token),
                 anchor_date=today,
+                time_zone=user_zone(buyer).key,
                 last_number=1,
                 checkout_key=checkout_key,
             )

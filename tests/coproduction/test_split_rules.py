@@ -152,7 +152,8 @@ def pays(contract: Contract, sale: Sale) -> bool:
         ("PT", "Europe/Lisbon"),
         ("US", "America/New_York"),
         ("ES", "Europe/Madrid"),
-        ("FR", "UTC"),  # a country without a zone of its own here: settings.TIME_ZONE
+        ("FR", "Europe/Paris"),
+        ("KE", "UTC"),  # a country without a main zone here: settings.TIME_ZONE
         (None, "UTC"),  # no account validation
     ],
 )
