@@ -1,17 +1,15 @@
 """Writes on accounts: language and time zone, submitting identity data and an admin's decision
 on it."""
 
-from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.emails import email_person
 from accounts.exceptions import InvalidTransition
-from accounts.locales import country_time_zone, recipient
+from accounts.locales import country_time_zone
 from accounts.models import AccountValidation, AccountValidationEvent, User
-from accounts.tasks import send_email
 
 
 def user_settings_update(*, user: User, language: str, time_zone: str | None = None) -> User:
@@ -109,20 +107,15 @@ def _default_time_zone(*, user: User, country: str) -> None:
 
 
 def _email_decision(validation: AccountValidation) -> None:
-    context = {
-        "user": validation.user,
-        "validation": validation,
-        "url": settings.SITE_URL + reverse("accounts:validation"),
-    }
-    with recipient(validation.user):
-        subject = (
+    validated = validation.status == AccountValidation.Status.VALIDATED
+    email_person(
+        validation.user,
+        subject=lambda: (
             _("Your account has been validated")
-            if validation.status == AccountValidation.Status.VALIDATED
+            if validated
             else _("Your account validation was rejected")
-        )
-        send_email.delay_on_commit(
-            to=validation.user.email,
-            subject=subject,
-            text=render_to_string("accounts/email/validation_decision.txt", context),
-            html=render_to_string("accounts/email/validation_decision.html", context),
-        )
+        ),
+        template="accounts/email/validation_decision",
+        context={"validation": validation},
+        path=reverse("accounts:validation"),
+    )

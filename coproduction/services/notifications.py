@@ -2,10 +2,7 @@
 
 from collections.abc import Callable
 
-from django.template.loader import render_to_string
-
-from accounts.locales import recipient
-from accounts.tasks import send_email
+from accounts.emails import email_person
 from coproduction.models import ChangeRequest, Contract, EmailLink
 from coproduction.services.links import email_link_create
 
@@ -29,11 +26,9 @@ def notify(
         if with_link
         else None
     )
-    context = {"user": to, "contract": contract, "change": change_request, "url": url}
-    with recipient(to):
-        send_email.delay_on_commit(
-            to=to.email,
-            subject=str(subject()),
-            text=render_to_string(f"coproduction/email/{template}.txt", context),
-            html=render_to_string(f"coproduction/email/{template}.html", context),
-        )
+    email_person(
+        to,
+        subject=subject,
+        template=f"coproduction/email/{template}",
+        context={"contract": contract, "change": change_request, "url": url},
+    )

@@ -3,14 +3,13 @@
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.emails import email_person
 from accounts.exceptions import DomainError, InvalidTransition
 from accounts.models import User
-from accounts.tasks import send_email
 from products.models import Affiliation, Plan, Product
 from products.money import price_range_error
 
@@ -144,14 +143,14 @@ def affiliation_request(*, product: Product, user: User) -> Affiliation:
             affiliation.requested_at = timezone.now()
             affiliation.decided_at = None
             affiliation.save(update_fields=["requested_at", "decided_at"])
-        _notify(
-            to=product.producer.email,
-            subject=_("New affiliation request for %(product)s") % {"product": product.name},
+        email_person(
+            product.producer,
+            subject=lambda: (
+                _("New affiliation request for %(product)s") % {"product": product.name}
+            ),
             template="products/email/affiliation_requested",
-            context={
-                "affiliation": affiliation,
-                "path": reverse("products:affiliates", args=[product.pk]),
-            },
+            context={"affiliation": affiliation},
+            path=reverse("products:affiliates", args=[product.pk]),
         )
     return affiliation
 
@@ -170,12 +169,15 @@ def affiliation_decide(*, affiliation: Affiliation, to: str, actor: User) -> Aff
         locked = _affiliation_transition(locked, to)
         locked.decided_at = timezone.now()
         locked.save(update_fields=["decided_at"])
-        _notify(
-            to=locked.affiliate.email,
-            subject=_("Your affiliation to %(product)s: %(status)s")
-            % {"product": locked.product.name, "status": locked.get_status_display()},
+        email_person(
+            locked.affiliate,
+            subject=lambda: (
+                _("Your affiliation to %(product)s: %(status)s")
+                % {"product": locked.product.name, "status": locked.get_status_display()}
+            ),
             template="products/email/affiliation_decided",
-            context={"affiliation": locked, "path": reverse("products:my_affiliations")},
+            context={"affiliation": locked},
+            path=reverse("products:my_affiliations"),
         )
     return locked
 
@@ -200,18 +202,6 @@ def _affiliation_transition(affiliation: Affiliation, to: str) -> Affiliation:
     affiliation.status = to
     affiliation.save(update_fields=["status"])
     return affiliation
-
-
-def _notify(*, to: str, subject: str, template: str, context: dict) -> None:
-    from django.conf import settings
-
-    context = {**context, "url": settings.SITE_URL + context["path"]}
-    send_email.delay_on_commit(
-        to=to,
-        subject=subject,
-        text=render_to_string(f"{template}.txt", context),
-        html=render_to_string(f"{template}.html", context),
-    )
 
 
 def _only(fields: dict, allowed: tuple[str, ...]) -> dict:

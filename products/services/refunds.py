@@ -10,17 +10,15 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
+from accounts.emails import email_person
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
-from accounts.tasks import send_email
 from coproduction.reversal import reverse_amounts
 from products.models import PaymentAttempt, Refund, Sale
 from products.money import format_money
@@ -263,17 +261,12 @@ def refunds_retry(*, now: datetime | None = None) -> int:
 
 
 def _email_refunded(sale: Sale, refund: Refund) -> None:
-    buyer = sale.buyer
-    context = {
-        "sale": sale,
-        "refund": refund,
-        "user": buyer,
-        "url": settings.SITE_URL + reverse("products:purchases"),
-    }
-    send_email.delay_on_commit(
-        to=buyer.email,
-        subject=_("Refund of %(amount)s")
-        % {"amount": format_money(refund.amount_minor, sale.currency)},
-        text=render_to_string("products/email/refund.txt", context),
-        html=render_to_string("products/email/refund.html", context),
+    email_person(
+        sale.buyer,
+        subject=lambda: (
+            _("Refund of %(amount)s") % {"amount": format_money(refund.amount_minor, sale.currency)}
+        ),
+        template="products/email/refund",
+        context={"sale": sale, "refund": refund},
+        path=reverse("products:purchases"),
     )

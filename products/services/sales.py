@@ -4,16 +4,14 @@ Money rule: never call the gateway inside a transaction. The attempt is recorded
 committed, the gateway called with the attempt's idempotency key, then the outcome recorded
 (and the ledger written) by products.payments.services."""
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.emails import email_person
 from accounts.exceptions import DomainError
 from accounts.models import User
-from accounts.tasks import send_email
 from products.models import Affiliation, PaymentAttempt, Product, Sale
 from products.payments import keys
 from products.payments.gateway import GatewayTimeout
@@ -146,19 +144,10 @@ def sale_pay(*, sale: Sale, token: str) -> Sale:
 
 
 def receipt_send(*, sale: Sale) -> None:
-    _email(
+    email_person(
         sale.buyer,
-        _("Your purchase of %(product)s") % {"product": sale.product.name},
-        "products/email/receipt",
-        {"sale": sale, "path": reverse("products:purchases")},
-    )
-
-
-def _email(user: User, subject: str, template: str, context: dict) -> None:
-    context = {**context, "user": user, "url": settings.SITE_URL + context["path"]}
-    send_email.delay_on_commit(
-        to=user.email,
-        subject=subject,
-        text=render_to_string(f"{template}.txt", context),
-        html=render_to_string(f"{template}.html", context),
+        subject=lambda: _("Your purchase of %(product)s") % {"product": sale.product.name},
+        template="products/email/receipt",
+        context={"sale": sale},
+        path=reverse("products:purchases"),
     )

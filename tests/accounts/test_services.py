@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from accounts import services
+from accounts import emails, services
 from accounts.exceptions import InvalidTransition
 from accounts.models import AccountValidation, AccountValidationEvent
 from tests.factories import AccountValidationFactory, UserFactory
@@ -271,7 +271,7 @@ def test_the_decision_email_is_rendered_in_the_users_language_and_zone(
         )
         return "body"
 
-    monkeypatch.setattr(services, "render_to_string", render)
+    monkeypatch.setattr(emails, "render_to_string", render)
     validation = AccountValidationFactory(user__language="pt-br", user__time_zone="America/Bogota")
 
     with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
