@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import zoneinfo
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 
+from babel import dates as babel_dates
 from django.conf import settings
 from django.utils import timezone, translation
 
@@ -98,3 +100,63 @@ def recipient(user):
     language = supported_language(getattr(user, "language", None))
     with translation.override(language), timezone.override(user_zone(user)):
         yield
+
+
+# --- dates and times as the reader writes them (Babel/CLDR), in the active zone ---------------
+
+
+def _as_local(value):
+    """A datetime in the active time zone (the viewer's, or the recipient's in an email)."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        return timezone.localtime(value)
+    return value
+
+
+def format_day(value, *, locale: str | None = None) -> str:
+    """'Jan 31, 2027' (en), '31 de jan. de 2027' (pt-BR), '31 ene 2027' (es)."""
+    if value is None or value == "":
+        return ""
+    value = _as_local(value)
+    day = value.date() if isinstance(value, datetime) else value
+    return babel_dates.format_skeleton("yMMMd", day, locale=babel_locale(locale))
+
+
+def format_day_short(value, *, locale: str | None = None) -> str:
+    """'Jan 31' (en), '31 de jan.' (pt-BR), '31 ene' (es)."""
+    if value is None or value == "":
+        return ""
+    value = _as_local(value)
+    day = value.date() if isinstance(value, datetime) else value
+    return babel_dates.format_skeleton("MMMd", day, locale=babel_locale(locale))
+
+
+def format_moment(value, *, locale: str | None = None) -> str:
+    """A date and a 24-hour time in the active zone: 'Jan 31, 2027 22:30'."""
+    if value is None or value == "":
+        return ""
+    value = _as_local(value)
+    return f"{format_day(value, locale=locale)} {value:%H:%M}"
+
+
+def format_month(value, *, locale: str | None = None) -> str:
+    """'January 2027' (en), 'janeiro de 2027' (pt-BR), 'enero de 2027' (es)."""
+    if value is None or value == "":
+        return ""
+    return babel_dates.format_skeleton("yMMMM", _as_local(value), locale=babel_locale(locale))
+
+
+def format_month_short(value, *, locale: str | None = None) -> str:
+    """'Jan 2027' (en), 'jan. de 2027' (pt-BR)."""
+    if value is None or value == "":
+        return ""
+    return babel_dates.format_skeleton("yMMM", _as_local(value), locale=babel_locale(locale))
+
+
+def zone_label(zone=None, *, locale: str | None = None) -> str:
+    """The active zone as a person names it: 'Brasilia Time', 'Horário de Brasília'."""
+    zone = zone or timezone.get_current_timezone()
+    if getattr(zone, "key", "UTC") == "UTC":
+        return "UTC"
+    return babel_dates.get_timezone_name(
+        zone, width="long", zone_variant="generic", locale=babel_locale(locale)
+    )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts.locales import format_day
 from products.models import Affiliation, Product
 
 # The main producer keeps at least 30 %: every kind of sale shares at most 70 % with cocreators.
@@ -188,7 +189,7 @@ class Contract(models.Model):
     def duration_display(self) -> str:
         if not self.end_date:
             return gettext("Eternal")
-        return gettext("Until %(date)s") % {"date": f"{self.end_date:%b %-d, %Y}"}
+        return gettext("Until %(date)s") % {"date": format_day(self.end_date)}
 
 
 class TermsAcceptance(models.Model):
@@ -320,7 +321,7 @@ def _describe(name: str, value) -> str:
     if name == "sales_scope":
         return str(Contract.SalesScope(value).label)
     if name == "end_date":
-        return date.fromisoformat(value).strftime("%b %-d, %Y") if value else gettext("Eternal")
+        return format_day(date.fromisoformat(value)) if value else gettext("Eternal")
     if name == "affiliates":
         if value["all"]:
             return gettext("All affiliates")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.locales import format_month_short
 from accounts.models import User
 from coproduction.models import Contract, LedgerEntry
 from products.models import Product, Sale
@@ -114,7 +115,7 @@ class Chart:
 
     @property
     def description(self) -> str:
-        parts = [f"{bar.month:%b %Y}: {bar.amount_text}" for bar in self.bars]
+        parts = [f"{format_month_short(bar.month)}: {bar.amount_text}" for bar in self.bars]
         return "; ".join(parts) + "."
 
 
