@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from products.fields import MoneyField
 from products.models import MAX_AFFILIATE_PERCENT, Affiliation, Plan, Product
 from products.money import (
     Currency,
@@ -42,14 +43,8 @@ def limited_price_field(label: str, *, required: bool = True) -> forms.DecimalFi
 
 def _major_units_field(label: str, *, required: bool, **bounds) -> forms.DecimalField:
     # 12 digits: the largest maximum (COP 40 000 000.00) and any refund fit, an absurd number not.
-    return forms.DecimalField(
-        label=label,
-        required=required,
-        max_digits=12,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
-        **bounds,
-    )
+    # Typed as the reader writes numbers: "1.234,56" in pt-BR and es, "1,234.56" in en.
+    return MoneyField(label=label, required=required, max_digits=12, decimal_places=2, **bounds)
 
 
 def _price_range_text(currency: str) -> str:

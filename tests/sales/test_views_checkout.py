@@ -447,7 +447,7 @@ def producer_client(client, paid):
 @pytest.mark.parametrize(
     "amount, error",
     [
-        ("abc", "Enter a number."),
+        ("abc", "Enter an amount such as 1,234.56."),
         ("", "This field is required."),
         ("0", "at least 0.01"),
         ("-5", "at least 0.01"),
