@@ -5,15 +5,15 @@ database so a page costs the same few queries whatever the number of sales."""
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
+from babel.numbers import format_compact_decimal, format_decimal
 from django.db.models import BigIntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.locales import format_month_short
+from accounts.locales import babel_locale, format_month_short
 from accounts.models import User
 from coproduction.models import Contract, LedgerEntry
 from products.models import Product, Sale
@@ -275,15 +275,16 @@ def _chart(currency: str, values: list[tuple[date, int]]) -> Chart:
 
 
 def compact_amount(amount_minor: int, currency: str) -> str:
-    """A short label for a bar: 52.42, 1,234.56, 12.3k, 4.5M (the chart names the currency)."""
+    """A short label for a bar in the reader's locale: 52.42, 1,234.56, 12.3K, 4.5M (en);
+    1.234,56, 12,3 mil (pt-BR). The chart names the currency."""
     major = to_major(amount_minor, currency)
     sign = "\u2212" if major < 0 else ""  # a true minus sign, as wide as the digits
     major = abs(major)
-    if major >= 1_000_000:
-        return f"{sign}{(major / 1_000_000).quantize(Decimal('0.1'))}M"
+    locale = babel_locale()
     if major >= 10_000:
-        return f"{sign}{(major / 1_000).quantize(Decimal('0.1'))}k"
-    return f"{sign}{major:,}"
+        short = format_compact_decimal(major, format_type="short", fraction_digits=1, locale=locale)
+        return f"{sign}{short}"
+    return f"{sign}{format_decimal(major, format='#,##0.00', locale=locale)}"
 
 
 # ------------------------------------------------------------------------------- sales history

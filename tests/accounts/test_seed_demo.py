@@ -19,7 +19,7 @@ def test_seed_demo_is_idempotent_and_every_readme_login_works(client):
     assert (User.objects.count(), Product.objects.count(), Plan.objects.count()) == counts
     assert counts == (7, 2, 3)
 
-    for email, _name, validated, staff in USERS:
+    for email, _name, validated, staff, _language, _zone in USERS:
         response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
         assert response.status_code == 302, email
         assert response.url == "/dashboard/", email

@@ -363,14 +363,38 @@ def test_last_months_cross_the_year():
         (5242, "52.42"),
         (123456, "1,234.56"),
         (999999, "9,999.99"),
-        (1234567, "12.3k"),
+        (1234567, "12.3K"),
         (123456789, "1.2M"),
         (-2621, "\u221226.21"),
-        (-1234567, "\u221212.3k"),
+        (-1234567, "\u221212.3K"),
     ],
 )
 def test_compact_bar_labels(minor, label):
     assert reports.compact_amount(minor, "BRL") == label
+
+
+@pytest.mark.parametrize(
+    ("minor", "label"),
+    [(123456, "1.234,56"), (1234567, "12,3\u00a0mil"), (123456789, "1,2\u00a0mi")],
+)
+def test_compact_bar_labels_in_portuguese(minor, label):
+    from django.utils import translation
+
+    with translation.override("pt-br"):
+        assert reports.compact_amount(minor, "BRL") == label
+
+
+def test_the_chart_coordinates_are_never_localized(client):
+    """pt-BR writes 12,5: an SVG coordinate must stay 12.5 or the chart falls apart."""
+    user = UserFactory(validated=True, language="pt-br")
+    product = ProductFactory(producer=user)
+    SaleFactory(product=product, paid=True, amount_minor=12345)
+    client.force_login(user)
+
+    page = client.get(reverse("products:earnings")).content.decode()
+
+    assert re.search(r'<rect x="[0-9.]+" y="[0-9.]+" width="[0-9.]+" height="[0-9.]+"', page)
+    assert not re.search(r'(x|y|width|height)="[0-9]+,[0-9]', page)
 
 
 # -------------------------------------------------------------------------- query counts

@@ -21,14 +21,14 @@ from subscriptions.schedule import due_date
 DEMO_PASSWORD = "demo-pass-2026"
 
 USERS = [
-    # email, full name, validated?, staff?
-    ("admin@demo.test", "Ada Admin", True, True),
-    ("producer@demo.test", "Paula Producer", True, False),
-    ("affiliate1@demo.test", "Alex Affiliate", True, False),
-    ("affiliate2@demo.test", "Bia Affiliate", True, False),
-    ("cocreator@demo.test", "Caio Cocreator", True, False),
-    ("cocreator2@demo.test", "Dora Cocreator", True, False),
-    ("buyer@demo.test", "Bruno Buyer", False, False),
+    # email, full name, validated?, staff?, language, time zone
+    ("admin@demo.test", "Ada Admin", True, True, "en", "UTC"),
+    ("producer@demo.test", "Paula Producer", True, False, "pt-br", "America/Sao_Paulo"),
+    ("affiliate1@demo.test", "Alex Affiliate", True, False, "en", "America/Sao_Paulo"),
+    ("affiliate2@demo.test", "Bia Affiliate", True, False, "pt-br", "America/Sao_Paulo"),
+    ("cocreator@demo.test", "Caio Cocreator", True, False, "pt-br", "America/Sao_Paulo"),
+    ("cocreator2@demo.test", "Dora Cocreator", True, False, "es", "America/Mexico_City"),
+    ("buyer@demo.test", "Bruno Buyer", False, False, "pt-br", "America/Sao_Paulo"),
 ]
 
 
@@ -38,8 +38,8 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         users = {
-            email: self._user(email, name, validated, staff)
-            for email, name, validated, staff in USERS
+            email: self._user(email, name, validated, staff, language=language, zone=zone)
+            for email, name, validated, staff, language, zone in USERS
         }
         producer = users["producer@demo.test"]
         course, _ = Product.objects.get_or_create(
@@ -246,7 +246,9 @@ class Command(BaseCommand):
                 now=paid_at,
             )
 
-    def _user(self, email: str, name: str, validated: bool, staff: bool) -> User:
+    def _user(
+        self, email: str, name: str, validated: bool, staff: bool, *, language: str, zone: str
+    ) -> User:
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create_user(
@@ -255,6 +257,8 @@ class Command(BaseCommand):
                 full_name=name,
                 is_staff=staff,
                 is_superuser=staff,
+                language=language,
+                time_zone=zone,
             )
         EmailAddress.objects.get_or_create(
             user=user, email=email, defaults={"verified": True, "primary": True}
