@@ -11,7 +11,8 @@ the amount: the fee takes everything and no part goes below zero.
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
+from functools import lru_cache
 
 PLATFORM = "platform"
 AFFILIATE = "affiliate"
@@ -41,30 +42,34 @@ def split_amount(
     """The parts of `amount_minor`, in ledger order. Raises SplitRefused for a negative amount,
     a fee or affiliate percentage outside 0..100, a negative fixed fee or cocreator percentage,
     or cocreator percentages above 100 % together: any of them could pay a part below zero."""
-    _refuse_negative_parts(
-        amount_minor, fee_percent, fee_fixed_minor, affiliate_percent, cocreator_percents
+    if amount_minor < 0:
+        raise SplitRefused("the amount must not be negative")
+    fee_ratio, affiliate_ratio, denominator, factors = _plan(
+        fee_percent,
+        fee_fixed_minor,
+        affiliate_percent,
+        tuple(percent for _, percent in cocreator_percents),
     )
-    fee = min(amount_minor, _floor_percent(amount_minor, fee_percent) + fee_fixed_minor)
+    fee = min(amount_minor, _floor_ratio(amount_minor, fee_ratio) + fee_fixed_minor)
     net = amount_minor - fee
-    affiliate = _floor_percent(net, affiliate_percent) if affiliate_percent else 0
+    affiliate = _floor_ratio(net, affiliate_ratio) if affiliate_ratio else 0
     remains = net - affiliate
 
     # Exact shares as integers over one common denominator: numerators[i] / denominator.
-    ratios = [Decimal(p).as_integer_ratio() for _, p in cocreator_percents]
-    denominator = 100 * math.lcm(*(d for _, d in ratios)) if ratios else 100
-    numerators = [remains * n * (denominator // (100 * d)) for n, d in ratios]
+    numerators = [remains * factor for factor in factors]
     numerators.append(remains * denominator - sum(numerators))  # the producer's exact share
     floors = [n // denominator for n in numerators]
     leftover = remains - sum(floors)
-    # Hand the leftover units to the largest fractional parts; the producer wins ties.
-    last = len(numerators) - 1
-    order = sorted(
-        range(len(numerators)),
-        key=lambda i: (numerators[i] % denominator, i == last),
-        reverse=True,
-    )
-    for i in order[:leftover]:
-        floors[i] += 1
+    if leftover:
+        # Hand the leftover units to the largest fractional parts; the producer wins ties.
+        last = len(numerators) - 1
+        order = sorted(
+            range(len(numerators)),
+            key=lambda i: (numerators[i] % denominator, i == last),
+            reverse=True,
+        )
+        for i in order[:leftover]:
+            floors[i] += 1
 
     parts = [Part(PLATFORM, fee)]
     if affiliate_percent is not None:
@@ -79,20 +84,36 @@ def split_amount(
     return parts
 
 
-def _refuse_negative_parts(
-    amount_minor: int,
+@lru_cache(maxsize=4096)
+def _plan(
     fee_percent: Decimal,
     fee_fixed_minor: int,
     affiliate_percent: Decimal | None,
-    cocreator_percents: Sequence[tuple[object, Decimal]],
+    percents: tuple[Decimal, ...],
+) -> tuple[tuple[int, int], tuple[int, int] | None, int, tuple[int, ...]]:
+    """What a split needs from its percentages, checked and as exact integer ratios; the same
+    for every amount split with them (a billing batch asks for a handful), so it is cached.
+    Returns (fee ratio, affiliate ratio or None, common denominator, each cocreator's
+    numerator over that denominator per unit of what remains)."""
+    _refuse_negative_parts(fee_percent, fee_fixed_minor, affiliate_percent, percents)
+    ratios = [Decimal(p).as_integer_ratio() for p in percents]
+    denominator = 100 * math.lcm(*(d for _, d in ratios)) if ratios else 100
+    factors = tuple(n * (denominator // (100 * d)) for n, d in ratios)
+    affiliate_ratio = Decimal(affiliate_percent).as_integer_ratio() if affiliate_percent else None
+    return Decimal(fee_percent).as_integer_ratio(), affiliate_ratio, denominator, factors
+
+
+def _refuse_negative_parts(
+    fee_percent: Decimal,
+    fee_fixed_minor: int,
+    affiliate_percent: Decimal | None,
+    percents: Sequence[Decimal],
 ) -> None:
-    if amount_minor < 0:
-        raise SplitRefused("the amount must not be negative")
     if not 0 <= Decimal(fee_percent) <= 100 or fee_fixed_minor < 0:
         raise SplitRefused("the platform fee must be 0 to 100 % plus a fixed amount of 0 or more")
     if affiliate_percent is not None and not 0 <= Decimal(affiliate_percent) <= 100:
         raise SplitRefused("the affiliate's percentage must be 0 to 100 %")
-    percents = [Decimal(percent) for _, percent in cocreator_percents]
+    percents = [Decimal(percent) for percent in percents]
     if any(percent < 0 for percent in percents):
         raise SplitRefused("a cocreator's percentage must not be negative")
     if sum(percents, Decimal(0)) > 100:
@@ -102,11 +123,10 @@ def _refuse_negative_parts(
         )
 
 
-def _floor_percent(amount_minor: int, percent: Decimal | None) -> int:
-    if not percent:
-        return 0
-    value = Decimal(amount_minor) * Decimal(percent) / 100
-    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+def _floor_ratio(amount_minor: int, ratio: tuple[int, int]) -> int:
+    """floor(amount * percent / 100), exact: the percent is given as an integer ratio."""
+    numerator, denominator = ratio
+    return amount_minor * numerator // (100 * denominator)
 
 
 def platform_fee_settings(currency: str) -> tuple[Decimal, int]:
