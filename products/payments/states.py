@@ -2,9 +2,12 @@
 Refund): it checks the model's TRANSITIONS table, writes the status and an event row. The
 batch form checks every row's from-state in SQL (`WHERE status = from`)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 from django.db import connection, models
+from django.db.models import BooleanField, F, Func
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.exceptions import InvalidTransition
@@ -52,7 +55,7 @@ def transition_many(
     if not pks:
         return 0
     _check(model, from_, to)
-    moved = model.objects.filter(pk__in=pks, status=from_).update(status=to, **values)
+    moved = model.objects.filter(pk_any(pks), status=from_).update(status=to, **values)
     _check_moved(model, moved, len(pks), from_)
     _write_events(model, pks, from_=from_, to=to, reason=reason, actor=actor)
     return moved
@@ -63,12 +66,10 @@ def transition_rows(
 ) -> int:
     """Set-based form with a value per row: rows are (pk, value of each of `fields`, ...).
     One UPDATE that also checks every row's from-state."""
-    from config.db import update_rows
-
     if not rows:
         return 0
     _check(model, from_, to)
-    moved = update_rows(
+    moved = rows_update(
         model, ["status", *fields], [(pk, to, *rest) for pk, *rest in rows], only_status=from_
     )
     _check_moved(model, moved, len(rows), from_)
@@ -96,3 +97,118 @@ def _write_events(model, pks, *, from_: str, to: str, reason: str, actor) -> Non
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for pk in pks:
             copy.write_row((machine, pk, from_, to, actor_id, reason[:200], now))
+
+
+# --------------------------------------------------------------------------- set-based SQL
+# A billing batch reads and writes hundreds of rows per statement. An IN list or a VALUES list
+# costs one placeholder per value, each handled by Django, psycopg and PostgreSQL's parser; the
+# forms below send one array per column instead.
+
+
+def pk_any(ids: Iterable[int], field: str = "pk") -> Func:
+    """A filter: `field = ANY(ids)`, one array parameter however many ids (bigint keys)."""
+    return Func(
+        F(field),
+        RawSQL("%s::bigint[]", (int_array(ids),)),
+        template="%(expressions)s)",
+        arg_joiner=" = ANY(",
+        output_field=BooleanField(),
+    )
+
+
+def int_array(values: Iterable[int | None]) -> str:
+    """An array of integers as PostgreSQL's text form, '{1,2,NULL}' (psycopg would adapt a
+    list element by element in Python)."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+def rows_update(
+    model, fields: list[str], rows: list[tuple], *, only_status: str | None = None
+) -> int:
+    """Update `fields` of many rows at once; each row is (pk, value, value, ...). With
+    `only_status`, rows whose status is not that are left alone. Returns the rows updated.
+    One UPDATE ... FROM unnest(one array per column)."""
+    if not rows:
+        return 0
+    opts = model._meta
+    targets = [opts.get_field(name) for name in fields]
+    columns = [field.column for field in targets]
+    types = [opts.pk.db_type(connection)] + [field.cast_db_type(connection) for field in targets]
+    table = opts.db_table
+    # unnest() wants plain element types: varchar(20)[] is written varchar[].
+    arrays = ", ".join(f"%s::{t.split('(')[0]}[]" for t in types)
+    sql = (
+        f"UPDATE {table} SET "
+        + ", ".join(f"{c} = v.{c}::{t}" for c, t in zip(columns, types[1:], strict=True))
+        + f" FROM unnest({arrays}) AS v(pk, {', '.join(columns)})"
+        + f" WHERE {table}.{opts.pk.column} = v.pk"
+    )
+    params = [
+        int_array(column) if t in _INTEGER_TYPES else list(column)
+        for column, t in zip(zip(*rows, strict=True), types, strict=True)
+    ]
+    if only_status is not None:
+        sql += f" AND {table}.status = %s"
+        params.append(only_status)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+_INTEGER_TYPES = {"bigint", "integer", "smallint"}
+
+
+def rows_insert(objs: Sequence[models.Model]) -> None:
+    """bulk_create for a batch of unsaved objects of one model, with COPY (see values_insert);
+    each object's pk is set. Values are written as set on the objects."""
+    if not objs:
+        return
+    fields = type(objs[0])._meta.concrete_fields
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for obj in objs:
+                field.pre_save(obj, add=True)
+    values = attrgetter(*(field.attname for field in fields))
+    ids = _copy_rows(type(objs[0]), [values(obj) for obj in objs], keep=[obj.pk for obj in objs])
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def values_insert(model, rows: Sequence[dict]) -> list[int]:
+    """Insert rows given as {attname: value} without building model instances: a column a row
+    does not name gets the field's default (computed once for the batch). Returns the new ids,
+    in order. The ids are taken from the table's sequence first, then every row goes in one
+    COPY (bulk_create sends one placeholder per value)."""
+    if not rows:
+        return []
+    fields = model._meta.concrete_fields
+    defaults = {field.attname: field.get_default() for field in fields if not field.primary_key}
+    names = [field.attname for field in fields]
+    full = [tuple(row.get(name, defaults.get(name)) for name in names) for row in rows]
+    return _copy_rows(model, full, keep=[row.get(model._meta.pk.attname) for row in rows])
+
+
+def _copy_rows(model, rows: list[tuple], *, keep: list[int | None]) -> list[int]:
+    """COPY `rows` (every concrete field, in order) into the model's table; a row whose key
+    (`keep`) is None gets one from the table's sequence. Returns each row's key."""
+    opts = model._meta
+    table, pk_column = opts.db_table, opts.pk.column
+    fields = opts.concrete_fields
+    pk_index = fields.index(opts.pk)
+    ids = list(keep)
+    missing = [i for i, pk in enumerate(ids) if pk is None]
+    with connection.cursor() as cursor:
+        if missing:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk_column, len(missing)],
+            )
+            for i, (pk,) in zip(missing, sorted(cursor.fetchall()), strict=True):
+                ids[i] = pk
+        sql = f"COPY {table} ({', '.join(field.column for field in fields)}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
+            for row, pk in zip(rows, ids, strict=True):
+                copy.write_row((*row[:pk_index], pk, *row[pk_index + 1 :]))
+    return ids
