@@ -4,7 +4,7 @@ handful of queries."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,9 +27,28 @@ from coproduction.split import (
     platform_fee_settings,
 )
 from coproduction.split import split_amount as split
-from products.models import Refund, Sale
+from products.models import Affiliation, Product, Refund, Sale
+from products.payments.states import pk_any
 
 SPLIT = LedgerEntry.EntryType.SPLIT.value
+
+
+@dataclass(slots=True)
+class PaidSale:
+    """What a split reads of a paid sale. The batch writer loads these (a few columns per
+    sale, its product and affiliation shared) instead of a model instance per row; a `Sale`
+    works wherever one is taken."""
+
+    pk: int
+    product_id: int
+    affiliation_id: int | None
+    subscription_id: int | None
+    amount_minor: int
+    currency: str
+    paid_at: datetime
+    product: Product
+    affiliation: Affiliation | None
+    subscription: object = None  # with created_at, loaded for automatic sales recovery
 
 
 def ledger_write_splits(*, sale_ids: Sequence[int]) -> int:
@@ -37,39 +56,79 @@ def ledger_write_splits(*, sale_ids: Sequence[int]) -> int:
     Safe to call twice or concurrently: sales are locked and a unique index on (sale, line)
     refuses a second split. Set-based: what the splits need is read in a fixed number of
     queries, whatever the number of sales."""
-    written = 0
     with transaction.atomic():
-        sales = list(
+        locked = list(
             Sale.objects.select_for_update(of=("self",))
-            .filter(pk__in=sale_ids, status__in=Sale.COUNTED, paid_at__isnull=False)
-            .select_related("product", "affiliation", "subscription")
+            .filter(pk_any(sale_ids), status__in=Sale.COUNTED, paid_at__isnull=False)
             .order_by("pk")
+            .values_list(
+                "pk",
+                "product_id",
+                "affiliation_id",
+                "subscription_id",
+                "amount_minor",
+                "currency",
+                "paid_at",
+            )
         )
+        # Read after the locks are held, so a split a concurrent writer committed is seen.
         done = set(
             LedgerEntry.objects.filter(
-                sale_id__in=[s.pk for s in sales], entry_type=LedgerEntry.EntryType.SPLIT
+                pk_any([row[0] for row in locked], "sale_id"),
+                entry_type=LedgerEntry.EntryType.SPLIT,
             ).values_list("sale_id", flat=True)
         )
-        todo = [s for s in sales if s.pk not in done]
+        todo = _paid_sales([row for row in locked if row[0] not in done])
         contracts, windows = _contracts_by_product(todo)
         recovering = {
             c.product_id for cs in contracts.values() for c in cs if c.automatic_sales_recovery
         }
-        first_payments = subscription_first_payments(
-            s for s in todo if s.subscription_id is not None and s.product_id in recovering
-        )
-        rows: list[dict] = []
-        for sale in todo:
-            applicable = applicable_contracts(
-                sale,
-                contracts[sale.product_id],
-                windows=windows,
-                first_payments=first_payments,
+        first_payments = _first_payments([s for s in todo if s.product_id in recovering])
+        if todo:
+            # Streamed: the database stores the first rows while the next splits are made.
+            insert_entries(
+                row
+                for sale in todo
+                for row in split_entries(
+                    sale,
+                    applicable_contracts(
+                        sale,
+                        contracts[sale.product_id],
+                        windows=windows,
+                        first_payments=first_payments,
+                    ),
+                )
             )
-            rows += split_entries(sale, applicable)
-            written += 1
-        insert_entries(rows)
-    return written
+    return len(todo)
+
+
+def _paid_sales(rows: Sequence[tuple]) -> list[PaidSale]:
+    """PaidSale per locked row, with the few products and affiliations they share."""
+    if not rows:
+        return []
+    products = Product.objects.only("producer_id", "cocreators_may_be_affiliates").in_bulk(
+        {row[1] for row in rows}
+    )
+    affiliations = Affiliation.objects.only("affiliate_id", "commission_percent").in_bulk(
+        {row[2] for row in rows if row[2] is not None}
+    )
+    return [
+        PaidSale(*row, products[row[1]], affiliations[row[2]] if row[2] is not None else None)
+        for row in rows
+    ]
+
+
+def _first_payments(sales: Sequence[PaidSale]) -> dict[int, datetime | None]:
+    """First payment of the subscriptions of these sales (coproduction.dates)."""
+    subscription_ids = {s.subscription_id for s in sales if s.subscription_id is not None}
+    if not subscription_ids:
+        return {}
+    subscription_model = Sale._meta.get_field("subscription").related_model
+    subscriptions = subscription_model.objects.only("created_at").in_bulk(subscription_ids)
+    for sale in sales:
+        if sale.subscription_id is not None:
+            sale.subscription = subscriptions[sale.subscription_id]
+    return subscription_first_payments(s for s in sales if s.subscription_id is not None)
 
 
 def _contracts_by_product(
@@ -173,8 +232,8 @@ def _percent_for(contract: Contract, sale: Sale):
     return contract.effective_affiliate_percent
 
 
-def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[dict]:
-    """The ledger rows (as column values) of one sale's split, `contracts` being the ones that
+def split_entries(sale: Sale | PaidSale, contracts: list[tuple[Contract, object]]) -> list[tuple]:
+    """The ledger rows (tuples of COLUMNS) of one sale's split, `contracts` being the ones that
     apply to it (applicable_contracts).
 
     "Cocreators may also be affiliates" is decided here, at every split: where the product
@@ -201,6 +260,7 @@ def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[
     ):
         parts = _affiliate_commission_to_producer(parts)
     rows = []
+    sale_id, product_id, currency, paid_at = sale.pk, sale.product_id, sale.currency, sale.paid_at
     for line, part in enumerate(parts):
         beneficiary_id = contract_id = affiliation_id = None
         if part.role == AFFILIATE:
@@ -211,21 +271,22 @@ def split_entries(sale: Sale, contracts: list[tuple[Contract, object]]) -> list[
             beneficiary_id = sale.product.producer_id
         else:
             assert part.role == PLATFORM
+        # In COLUMNS order.
         rows.append(
-            {
-                "sale_id": sale.pk,
-                "product_id": sale.product_id,
-                "entry_type": SPLIT,
-                "line": line,
-                "role": part.role,
-                "beneficiary_id": beneficiary_id,
-                "contract_id": contract_id,
-                "affiliation_id": affiliation_id,
-                "refund_id": None,
-                "amount_minor": part.amount_minor,
-                "currency": sale.currency,
-                "created_at": sale.paid_at,
-            }
+            (
+                sale_id,
+                product_id,
+                SPLIT,
+                line,
+                part.role,
+                beneficiary_id,
+                contract_id,
+                affiliation_id,
+                None,
+                part.amount_minor,
+                currency,
+                paid_at,
+            )
         )
     return rows
 
@@ -257,15 +318,14 @@ COLUMNS = (
 )
 
 
-def insert_entries(rows: list[dict]) -> None:
-    """Append rows to the ledger with PostgreSQL's COPY (one round trip, no per-row SQL).
-    Constraints and the ledger's triggers apply as to any insert."""
-    if not rows:
-        return
+def insert_entries(rows: Iterable[tuple]) -> None:
+    """Append rows to the ledger with PostgreSQL's COPY (one statement, no per-row SQL).
+    Constraints and the ledger's triggers apply as to any insert. An exception raised while
+    `rows` is consumed aborts the COPY: nothing is appended."""
     sql = f"COPY {LedgerEntry._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row(tuple(row[c] for c in COLUMNS))
+            copy.write_row(row)
 
 
 def ledger_write_reversal(*, sale: Sale, refund: Refund) -> list[LedgerEntry]:
