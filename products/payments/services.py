@@ -34,7 +34,13 @@ from products.payments.gateway import (
     get_gateway,
 )
 from products.payments.models import PaymentAttempt
-from products.payments.states import transition, transition_many, transition_rows
+from products.payments.states import (
+    pk_any,
+    rows_insert,
+    transition,
+    transition_many,
+    transition_rows,
+)
 
 logger = logging.getLogger("coprod.payments")
 
@@ -163,9 +169,9 @@ def attempts_start(
     DomainError — or, with `skip_conflicts` (a billing batch), gives None for that plan."""
     now = now or timezone.now()
     existing: dict[int, list[PaymentAttempt]] = defaultdict(list)
-    for attempt in PaymentAttempt.objects.filter(sale_id__in=[p.sale_id for p in plans]).order_by(
-        "sale_id", "number"
-    ):
+    for attempt in PaymentAttempt.objects.filter(
+        pk_any([p.sale_id for p in plans], "sale_id")
+    ).order_by("sale_id", "number"):
         existing[attempt.sale_id].append(attempt)
     result: list[list[PaymentAttempt] | None] = []
     new: list[PaymentAttempt] = []
@@ -211,7 +217,7 @@ def attempts_start(
         ]
         new += batch
         result.append(batch)
-    PaymentAttempt.objects.bulk_create(new)
+    rows_insert(new)  # COPY: a billing batch starts hundreds
     transition_many(
         PaymentAttempt,
         timed_out,
@@ -220,7 +226,8 @@ def attempts_start(
         reason="Asked again with the same key",
         started_at=now,
     )
-    PaymentAttempt.objects.filter(pk__in=restarted).update(started_at=now)
+    if restarted:
+        PaymentAttempt.objects.filter(pk_any(restarted)).update(started_at=now)
     return result
 
 
@@ -292,15 +299,17 @@ def payments_record(
     report: dict[int, str] = {}
     with transaction.atomic():
         live = {
-            a.pk: a
-            for a in PaymentAttempt.objects.select_for_update(of=("self",)).filter(
-                pk__in=[a.pk for a, _ in outcomes],
+            row[0]: _LiveAttempt(*row)
+            for row in PaymentAttempt.objects.select_for_update(of=("self",))
+            .filter(
+                pk_any([a.pk for a, _ in outcomes]),
                 status__in=[
                     PaymentAttempt.Status.STARTED,
                     PaymentAttempt.Status.PENDING,
                     PaymentAttempt.Status.EXPIRED,
                 ],
             )
+            .values_list("pk", "sale_id", "status", "gateway_reference")
         }
         todo = [(live[a.pk], answer) for a, answer in outcomes if a.pk in live]
         for attempt, _ in outcomes:
@@ -312,11 +321,11 @@ def payments_record(
         # Only the sale rows are locked (never its product or buyer: a concurrent checkout's
         # foreign-key checks take those, and would deadlock with us).
         sales = {
-            s.pk: s for s in Sale.objects.select_for_update(of=("self",)).filter(pk__in=sale_ids)
+            s.pk: s for s in Sale.objects.select_for_update(of=("self",)).filter(pk_any(sale_ids))
         }
         approved = dict(
             PaymentAttempt.objects.filter(
-                sale_id__in=sale_ids, status=PaymentAttempt.Status.APPROVED
+                pk_any(sale_ids, "sale_id"), status=PaymentAttempt.Status.APPROVED
             )
             .values("sale_id")
             .annotate(total=Sum("amount_minor"))
@@ -355,7 +364,19 @@ def payments_record(
     return report
 
 
-def _record_attempts(todo, voided: set[int], now: datetime) -> None:
+@dataclass(slots=True)
+class _LiveAttempt:
+    """What recording reads of a locked attempt that still awaits its answer."""
+
+    pk: int
+    sale_id: int
+    status: str
+    gateway_reference: str
+
+
+def _record_attempts(
+    todo: list[tuple[_LiveAttempt, object]], voided: set[int], now: datetime
+) -> None:
     moves: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     for attempt, answer in todo:
         if isinstance(answer, GatewayResult):
