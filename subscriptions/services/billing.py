@@ -11,6 +11,7 @@ parked in needs attention when it was charged)."""
 import logging
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -30,8 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tasks import send_email
-from config.db import update_rows
-from products.models import Sale
+from products.models import Plan, Sale
 from products.payments import keys
 from products.payments.gateway import GatewayResult
 from products.payments.methods import Family, family_of
@@ -45,7 +45,13 @@ from products.payments.services import (
     payments_collect,
     payments_record,
 )
-from products.payments.states import transition, transition_many
+from products.payments.states import (
+    pk_any,
+    rows_update,
+    transition,
+    transition_many,
+    values_insert,
+)
 from subscriptions.models import Recurrence, Subscription
 from subscriptions.schedule import due_date
 from subscriptions.services.lifecycle import (
@@ -75,27 +81,42 @@ def recurrence_build(
     *, subscription: Subscription, number: int, due: date, amount_minor: int, now: datetime
 ) -> tuple[Sale, Recurrence]:
     """Unsaved Sale + Recurrence for installment `number` (the caller saves them)."""
-    sale = Sale(
-        product_id=subscription.product_id,
-        buyer_id=subscription.buyer_id,
-        affiliation_id=subscription.affiliation_id,
-        subscription=subscription,
-        amount_minor=amount_minor,
-        currency=subscription.plan.product.currency,
-        method=subscription.method,
-        country=subscription.country,
-        checkout_key=keys.recurrence_key(subscription_id=subscription.pk, number=number),
-        created_at=now,
+    sale, recurrence = recurrence_values(
+        subscription=subscription, number=number, due=due, amount_minor=amount_minor, now=now
     )
-    recurrence = Recurrence(
-        subscription=subscription,
-        number=number,
-        due_date=due,
-        amount_minor=amount_minor,
-        next_attempt_at=max(start_of(due), now) if number > 1 else now,
-        window_closes_at=start_of(due) + timedelta(days=WINDOW_DAYS),
-        created_at=now,
+    del sale["subscription_id"], recurrence["subscription_id"]
+    return (
+        Sale(subscription=subscription, **sale),
+        Recurrence(subscription=subscription, **recurrence),
     )
+
+
+def recurrence_values(
+    *, subscription: Subscription, number: int, due: date, amount_minor: int, now: datetime
+) -> tuple[dict, dict]:
+    """The column values (by attname) of installment `number`'s Sale and Recurrence; every
+    other column takes its default. The recurrence's sale_id is left to the caller."""
+    sale = {
+        "product_id": subscription.product_id,
+        "buyer_id": subscription.buyer_id,
+        "affiliation_id": subscription.affiliation_id,
+        "subscription_id": subscription.pk,
+        "amount_minor": amount_minor,
+        "currency": subscription.plan.product.currency,
+        "method": subscription.method,
+        "country": subscription.country,
+        "checkout_key": keys.recurrence_key(subscription_id=subscription.pk, number=number),
+        "created_at": now,
+    }
+    recurrence = {
+        "subscription_id": subscription.pk,
+        "number": number,
+        "due_date": due,
+        "amount_minor": amount_minor,
+        "next_attempt_at": max(start_of(due), now) if number > 1 else now,
+        "window_closes_at": start_of(due) + timedelta(days=WINDOW_DAYS),
+        "created_at": now,
+    }
     return sale, recurrence
 
 
@@ -112,7 +133,6 @@ def recurrences_create_due(*, today: date | None = None, batch_size: int = BATCH
                 Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(due, status__in=Subscription.BILLABLE)
                 .exclude(pk__in=failed)
-                .select_related("plan__product")
                 .order_by()[:batch_size]  # no sort: take any due rows, stop at the batch
             )
             if not subscriptions:
@@ -154,36 +174,33 @@ def _due(*, today: date | None, now: datetime) -> Q:
 
 def _create_batch(subscriptions: list[Subscription]) -> int:
     now = timezone.now()
-    pairs = []
+    # The batch's few plans (and products), read once and shared.
+    plans = Plan.objects.select_related("product").in_bulk({s.plan_id for s in subscriptions})
+    for subscription in subscriptions:
+        subscription.plan = plans[subscription.plan_id]
+    pairs = [
+        recurrence_values(
+            subscription=subscription,
+            number=subscription.last_number + 1,
+            due=subscription.next_charge_date,
+            amount_minor=subscription.plan.price_minor,
+            now=now,
+        )
+        for subscription in subscriptions
+    ]
+    # COPY, not bulk_create, and no model instances: a billing batch is hundreds of rows.
+    sale_ids = values_insert(Sale, [sale for sale, _ in pairs])
+    for (_, recurrence), sale_id in zip(pairs, sale_ids, strict=True):
+        recurrence["sale_id"] = sale_id
+    values_insert(Recurrence, [recurrence for _, recurrence in pairs])
+    rows = []
     for subscription in subscriptions:
         number = subscription.last_number + 1
-        pairs.append(
-            recurrence_build(
-                subscription=subscription,
-                number=number,
-                due=subscription.next_charge_date,
-                amount_minor=subscription.plan.price_minor,
-                now=now,
-            )
-        )
-    sales = Sale.objects.bulk_create([sale for sale, _ in pairs])
-    recurrences = [recurrence for _, recurrence in pairs]
-    for sale, recurrence in zip(sales, recurrences, strict=True):
-        recurrence.sale = sale
-    Recurrence.objects.bulk_create(recurrences)
-    rows = []
-    for subscription, recurrence in zip(subscriptions, recurrences, strict=True):
-        rows.append(
-            (
-                subscription.pk,
-                recurrence.number,
-                _next_charge_date(subscription, recurrence.number),
-            )
-        )
-    update_rows(Subscription, ["last_number", "next_charge_date"], rows)
+        rows.append((subscription.pk, number, _next_charge_date(subscription, number)))
+    rows_update(Subscription, ["last_number", "next_charge_date"], rows)
     for subscription, (_, number, next_date) in zip(subscriptions, rows, strict=True):
         subscription.last_number, subscription.next_charge_date = number, next_date
-    return len(recurrences)
+    return len(rows)
 
 
 def _next_charge_date(subscription: Subscription, number: int) -> date | None:
@@ -201,69 +218,73 @@ def recurrences_collect(*, now: datetime | None = None, batch_size: int = BATCH)
     handled = 0
     while True:
         now_ = now or timezone.now()
-        claimed = _claim(now_, batch_size)
-        if not claimed:
+        charges = _claim(now_, batch_size)
+        if not charges:
             return handled
-        payments_collect(
-            [
-                Charge(
-                    attempt=attempt,
-                    currency=recurrence.sale.currency,
-                    token=recurrence.subscription.payment_token,
-                )
-                for recurrence, attempt in claimed
-            ]
-        )
-        handled += len(claimed)
+        payments_collect(charges)
+        handled += len(charges)
 
 
-def _claim(now: datetime, batch_size: int) -> list[tuple[Recurrence, PaymentAttempt]]:
+def _claim(now: datetime, batch_size: int) -> list[Charge]:
     """Take a batch of recurrences to charge (skipping rows other workers hold; no ORDER BY, so
     PostgreSQL stops after the batch instead of sorting every due row) and record an
     attempt for each, committed before any gateway call. A recurrence whose lease ran out while
     `collecting` crashed mid-way: its attempt is asked again with the same key."""
     with transaction.atomic():
-        recurrences = list(
+        rows = list(
             Recurrence.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
                 status__in=[Recurrence.Status.SCHEDULED, Recurrence.Status.COLLECTING],
                 next_attempt_at__lte=now,
             )
-            .select_related("subscription", "sale")
-            .order_by()[:batch_size]  # no sort (not even Meta.ordering): stop at the batch
+            .order_by()  # no sort (not even Meta.ordering): stop at the batch
+            .values_list(
+                "pk",
+                "status",
+                "sale_id",
+                "amount_minor",
+                "subscription__method",
+                "subscription__payment_token",
+                "sale__currency",
+            )[:batch_size]
         )
-        if not recurrences:
+        if not rows:
             return []
         started = attempts_start(
             plans=[
-                AttemptPlan(r.sale_id, (r.amount_minor,), r.subscription.method)
-                for r in recurrences
+                AttemptPlan(sale_id, (amount,), method)
+                for _, _, sale_id, amount, method, *_ in rows
             ],
             now=now,
             skip_conflicts=True,
         )
-        claimed = []
-        for recurrence, attempts in zip(recurrences, started, strict=True):
+        charges: list[Charge] = []
+        leased: dict[str, list[int]] = defaultdict(list)
+        for (pk, status, sale_id, _, _, token, currency), attempts in zip(
+            rows, started, strict=True
+        ):
             if attempts is None:  # charged (or waiting) already, yet still here: an admin looks
                 payment_park(
-                    sale=recurrence.sale,
+                    sale=Sale.objects.get(pk=sale_id),
                     error="Charged earlier, but the recurrence was not settled.",
                     now=now,
                 )
                 continue
-            claimed += [(recurrence, attempt) for attempt in attempts]
+            leased[status].append(pk)
+            charges += [Charge(attempt=a, currency=currency, token=token) for a in attempts]
         transition_many(
             Recurrence,
-            [r.pk for r, _ in claimed if r.status == Recurrence.Status.SCHEDULED],
+            leased[Recurrence.Status.SCHEDULED],
             from_=Recurrence.Status.SCHEDULED,
             to=Recurrence.Status.COLLECTING,
             next_attempt_at=now + LEASE,
         )
         # A lease that ran out is taken over: same status, new lease.
-        Recurrence.objects.filter(
-            pk__in=[r.pk for r, _ in claimed if r.status == Recurrence.Status.COLLECTING]
-        ).update(next_attempt_at=now + LEASE)
-    return claimed
+        if leased[Recurrence.Status.COLLECTING]:
+            Recurrence.objects.filter(pk_any(leased[Recurrence.Status.COLLECTING])).update(
+                next_attempt_at=now + LEASE
+            )
+    return charges
 
 
 # --------------------------------------------------------------------------- the handler
@@ -274,22 +295,35 @@ class SubscriptionSales:
 
     def accepts(self, sales):
         """Money is applied while the subscription is Initiated, Active or Overdue and the
-        recurrence was not canceled; anything else is refunded (its recurrence closed)."""
-        recurrences = _locked_recurrences(sales, light=True)
+        recurrence was not canceled; anything else is refunded (its recurrence closed).
+
+        The one read of the batch's recurrences: what it locked is kept on each sale
+        (`LOCKED`) for `paid`, called next in the same transaction."""
+        locked = _locked_rows(sales)
         taken = set()
-        for recurrence in recurrences.values():
-            subscription = recurrence.subscription
-            if recurrence.status != Recurrence.Status.CANCELED and subscription.status in (
+        for sale in sales:
+            row = locked.get(sale.pk)
+            setattr(sale, LOCKED, row)
+            if row is None:
+                continue
+            if row.status != Recurrence.Status.CANCELED and row.subscription_status in (
                 Subscription.Status.INITIATED,
                 *Subscription.BILLABLE,
             ):
-                taken.add(recurrence.sale_id)
-            elif recurrence.status in (Recurrence.Status.COLLECTING, Recurrence.Status.PENDING):
+                taken.add(sale.pk)
+            elif row.status in (Recurrence.Status.COLLECTING, Recurrence.Status.PENDING):
+                setattr(sale, LOCKED, None)
+                recurrence = Recurrence.objects.get(pk=row.pk)
                 transition(recurrence, Recurrence.Status.CANCELED, next_attempt_at=None)
         return taken
 
     def paid(self, sales, now):
-        settle_paid_many(list(_locked_recurrences(sales, light=True).values()), now)
+        if all(hasattr(sale, LOCKED) for sale in sales):
+            rows = [getattr(sale, LOCKED) for sale in sales]
+            rows = [row for row in rows if row is not None]
+        else:  # not through accepts (an admin recording a parked sale again): read them
+            rows = list(_locked_rows(sales).values())
+        settle_paid_many(rows, now)
 
     def attention(self, sales, now):
         for recurrence in _locked_recurrences(sales).values():
@@ -322,19 +356,13 @@ class SubscriptionSales:
             mark_unpaid(recurrence, reason="Payment expired")
 
 
-def _locked_recurrences(sales, *, light: bool = False) -> dict[int, Recurrence]:
-    """The sales' recurrences, locked; `light` loads only what settling a batch reads."""
-    queryset = Recurrence.objects.select_for_update(of=("self",)).filter(
-        sale_id__in=[s.pk for s in sales]
+def _locked_recurrences(sales) -> dict[int, Recurrence]:
+    """The sales' recurrences, locked, with what a single outcome's handling reads."""
+    queryset = (
+        Recurrence.objects.select_for_update(of=("self",))
+        .filter(sale_id__in=[s.pk for s in sales])
+        .select_related("subscription__plan__product", "subscription__buyer", "sale")
     )
-    if light:
-        queryset = queryset.select_related("subscription").only(
-            "pk", "status", "sale_id", "subscription_id", "subscription__status"
-        )
-    else:
-        queryset = queryset.select_related(
-            "subscription__plan__product", "subscription__buyer", "sale"
-        )
     return {r.sale_id: r for r in queryset}
 
 
@@ -342,7 +370,31 @@ def _recurrence(sale: Sale) -> Recurrence:
     return _locked_recurrences([sale])[sale.pk]
 
 
-def settle_paid_many(recurrences: list[Recurrence], now: datetime) -> None:
+class LockedRecurrence(NamedTuple):
+    """What settling a paid batch reads of a recurrence (locked) and its subscription."""
+
+    pk: int
+    status: str
+    sale_id: int
+    subscription_id: int
+    subscription_status: str
+
+
+# The attribute SubscriptionSales.accepts leaves on each sale: its LockedRecurrence, or None.
+LOCKED = "_locked_recurrence"
+
+
+def _locked_rows(sales) -> dict[int, LockedRecurrence]:
+    """The sales' recurrences, locked, by sale: one query, no model instances."""
+    rows = (
+        Recurrence.objects.select_for_update(of=("self",))
+        .filter(pk_any([s.pk for s in sales], "sale_id"))
+        .values_list("pk", "status", "sale_id", "subscription_id", "subscription__status")
+    )
+    return {row[2]: LockedRecurrence(*row) for row in rows}
+
+
+def settle_paid_many(recurrences: list[LockedRecurrence], now: datetime) -> None:
     """A batch of locked recurrences was paid: the recurrence and the subscription follow. A
     few statements however many rows; only the rare status changes (first payment, back from
     Overdue, last installment) go one by one, each with its event."""
@@ -361,20 +413,18 @@ def settle_paid_many(recurrences: list[Recurrence], now: datetime) -> None:
             paid_at=now,
             next_attempt_at=None,
         )
-    for r in recurrences:
-        r.status, r.paid_at, r.next_attempt_at = Recurrence.Status.PAID, now, None
     # A catch-up batch may pay several installments of one subscription.
     per_subscription = Counter(r.subscription_id for r in recurrences)
     by_count: dict[int, list[int]] = defaultdict(list)
     for subscription_id, count in per_subscription.items():
         by_count[count].append(subscription_id)
     for count, ids in by_count.items():
-        Subscription.objects.filter(pk__in=ids).update(
+        Subscription.objects.filter(pk_any(ids)).update(
             paid_count=F("paid_count") + count, consecutive_unpaid=0
         )
     changing = (
         Subscription.objects.select_for_update(of=("self",))
-        .filter(pk__in=list(per_subscription))
+        .filter(pk_any(per_subscription))
         .filter(
             Q(status__in=[Subscription.Status.INITIATED, Subscription.Status.OVERDUE])
             | Q(plan__installments__isnull=False, paid_count__gte=F("plan__installments"))
