@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zoneinfo
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from functools import cache
 
 from babel import dates as babel_dates
@@ -86,6 +86,11 @@ def user_zone(user) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo("UTC")
+
+
+def end_of_day(day, zone) -> datetime:
+    """24:00 of `day` in `zone`: the first instant of the next day there."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
 
 
 def local_date(user, moment=None):

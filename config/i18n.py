@@ -62,9 +62,7 @@ def extract() -> Catalog:
             base, method_map=METHOD_MAP, keywords=KEYWORDS, comment_tags=("Translators:",)
         ):
             location = (f"{directory}/{filename}", lineno)
-            catalog.add(
-                message, None, [location], auto_comments=comments, context=context
-            )
+            catalog.add(message, None, [location], auto_comments=comments, context=context)
     return catalog
 
 

@@ -11,6 +11,7 @@ from coproduction.models import (
     LedgerEntry,
     TermsAcceptance,
     TermsOfUse,
+    TermsOfUseText,
 )
 
 
@@ -127,11 +128,25 @@ class EmailLinkAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "contract__product", "contract__cocreator"]
 
 
+class TermsOfUseTextInline(admin.StackedInline):
+    """The version in Portuguese and Spanish, published with it (and, like it, never edited)."""
+
+    model = TermsOfUseText
+    extra = 0
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(TermsOfUse)
 class TermsOfUseAdmin(admin.ModelAdmin):
     """A new version is a new row; a published version is never edited: acceptances point at it."""
 
     list_display = ["version", "title", "published_at"]
+    inlines = [TermsOfUseTextInline]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None

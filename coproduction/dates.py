@@ -3,13 +3,13 @@ subscription was first paid. The ledger, the 70 % rule and the daily expiry all 
 of them depends on when a background task happened to run."""
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Case, Exists, F, OuterRef, Subquery, When
 
-from accounts.locales import country_time_zone, user_zone
+from accounts.locales import country_time_zone, end_of_day, user_zone
 from accounts.models import AccountValidation, User
 from coproduction.models import Contract
 from products.models import Sale
@@ -27,11 +27,6 @@ def producer_zone(producer: User) -> ZoneInfo:
         if name != "UTC":
             return ZoneInfo(name)
     return ZoneInfo(settings.TIME_ZONE)
-
-
-def end_of_day(day, zone: ZoneInfo) -> datetime:
-    """24:00 of `day` in `zone`: the first instant of the next day there."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
 
 
 def contract_in_force_until(contract: Contract, zone: ZoneInfo | None = None) -> datetime | None:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +34,43 @@ class TermsOfUse(models.Model):
 
     def __str__(self) -> str:
         return gettext("%(title)s v%(version)s") % {"title": self.title, "version": self.version}
+
+    def _text(self):
+        """This version's text in the active language (TermsOfUseText), else its own (English).
+        One legal version in every language: an acceptance points at the version."""
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        if not language.startswith("en"):
+            for text in self.texts.all():
+                if text.language == language:
+                    return text
+        return self
+
+    @property
+    def localized_title(self) -> str:
+        return self._text().title
+
+    @property
+    def localized_body(self) -> str:
+        return self._text().body
+
+
+class TermsOfUseText(models.Model):
+    """A version of the Terms of Use written in another language, published with it."""
+
+    terms = models.ForeignKey(TermsOfUse, on_delete=models.PROTECT, related_name="texts")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["terms", "language"], name="terms_text_one_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.terms} ({self.language})"
 
 
 class Contract(models.Model):

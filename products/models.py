@@ -1,6 +1,7 @@
 """Products a producer sells, their subscription plans, and the affiliates who promote them."""
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts.locales import end_of_day, user_zone
 from products.money import Currency, format_money
 
 # An affiliate's commission is a share of the net; the producer always keeps part of it.
@@ -317,6 +319,26 @@ class Sale(models.Model):
     @property
     def can_pay(self) -> bool:
         return self.status == self.Status.PENDING
+
+    @property
+    def guarantee_ends_at(self):
+        """The buyer may ask for a refund through the end of the guarantee's last day in the
+        buyer's own zone: bought on the 3rd with 7 days, until 24:00 on the 10th there."""
+        last_day = self.guarantee_last_day
+        return None if last_day is None else end_of_day(last_day, user_zone(self.buyer))
+
+    @property
+    def guarantee_last_day(self):
+        """The guarantee's last day, a date in the buyer's zone."""
+        if self.paid_at is None:
+            return None
+        day = timezone.localtime(self.paid_at, user_zone(self.buyer)).date()
+        return day + timedelta(days=self.product.guarantee_days)
+
+    @property
+    def in_guarantee(self) -> bool:
+        ends = self.guarantee_ends_at
+        return ends is not None and timezone.now() < ends
 
     @property
     def is_paid(self) -> bool:

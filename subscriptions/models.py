@@ -1,10 +1,12 @@
 """Payments: every gateway call is recorded as an attempt before it is made."""
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
 
 
 class Subscription(models.Model):
@@ -105,6 +107,19 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.buyer} → {self.plan}"
+
+    @property
+    def payment_display(self) -> str:
+        """How the payment method reads in the viewer's language: "Card •••• 4242" or the
+        method's name. Worked out here: payment_label is stored once, in no one's language."""
+        from products.payments.methods import Method
+
+        last4 = re.search(r"(\d{4})$", self.payment_label or "")
+        if last4:
+            return gettext("Card •••• %(last4)s") % {"last4": last4.group(1)}
+        if self.method in Method.values:
+            return str(Method(self.method).label)
+        return self.payment_label
 
     @property
     def is_canceled(self) -> bool:

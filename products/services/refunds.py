@@ -39,7 +39,7 @@ def sale_refund(
     """Refund all or part of what is left. The buyer may ask for the whole remainder within
     the product's guarantee period; the producer and platform admins may refund any amount at
     any time. Returns the refund, succeeded or (the gateway refused it for now) failed."""
-    sale = Sale.objects.select_related("product").get(pk=sale.pk)
+    sale = Sale.objects.select_related("product", "buyer").get(pk=sale.pk)
     is_buyer = actor.pk == sale.buyer_id
     is_seller = actor.pk == sale.product.producer_id or actor.is_staff
     if not (is_buyer or is_seller):
@@ -47,7 +47,7 @@ def sale_refund(
     if is_buyer and not is_seller:
         if sale.paid_at is None or not sale.is_paid:
             raise InvalidTransition(_("Nothing is left to refund on this sale."))
-        if timezone.now() > sale.paid_at + timedelta(days=sale.product.guarantee_days):
+        if not sale.in_guarantee:
             raise DomainError(
                 ngettext(
                     "The %(days)s-day guarantee period of this purchase is over.",

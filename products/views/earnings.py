@@ -3,6 +3,7 @@ Each person sees only their own money: a cocreator never sees another cocreator'
 
 import csv
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -66,8 +67,14 @@ def sales_csv(request):
     )
     # iterator(chunk_size) keeps memory flat and still runs the ledger prefetch once per chunk.
     rows = reports.sale_rows(queryset.iterator(chunk_size=CSV_CHUNK), role=role)
-    response = StreamingHttpResponse(_csv_lines(role, rows), content_type="text/csv")
-    filename = f"sales-{role}-{timezone.localdate():%Y-%m-%d}.csv"
+    dialect = EXCEL_COMMA if request.GET.get("format") == "excel" else PLAIN
+    # The zone is read now: the rows are written after the middleware has returned.
+    zone = timezone.get_current_timezone()
+    response = StreamingHttpResponse(
+        _csv_lines(role, rows, dialect, zone), content_type="text/csv; charset=utf-8"
+    )
+    suffix = "-excel" if dialect is EXCEL_COMMA else ""
+    filename = f"sales-{role}-{timezone.localdate():%Y-%m-%d}{suffix}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -123,21 +130,45 @@ CSV_HEADERS = {
 }
 
 
-def _csv_lines(role: str, rows: Iterable[reports.SaleRow]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_HEADERS[role])
+@dataclass(frozen=True)
+class CsvDialect:
+    """PLAIN: comma-separated, decimal point, UTC ISO times (for scripts). EXCEL_COMMA: what a
+    spreadsheet in pt-BR or es opens as columns: a UTF-8 BOM, ';', decimal comma, and times in
+    the viewer's zone."""
+
+    delimiter: str
+    decimal: str
+    bom: bool
+    local_times: bool
+
+
+PLAIN = CsvDialect(delimiter=",", decimal=".", bom=False, local_times=False)
+EXCEL_COMMA = CsvDialect(delimiter=";", decimal=",", bom=True, local_times=True)
+
+
+def _csv_lines(
+    role: str, rows: Iterable[reports.SaleRow], dialect: CsvDialect = PLAIN, zone=None
+) -> Iterator[str]:
+    writer = csv.writer(_Echo(), delimiter=dialect.delimiter)
+    header = writer.writerow(CSV_HEADERS[role])
+    yield ("\ufeff" + header) if dialect.bom else header
     for row in rows:
-        yield writer.writerow(_csv_row(row))
+        yield writer.writerow(_csv_row(row, dialect, zone))
 
 
-def _csv_row(row: reports.SaleRow) -> list[str]:
+def _csv_row(row: reports.SaleRow, dialect: CsvDialect = PLAIN, zone=None) -> list[str]:
     sale = row.sale
 
     def money(amount_minor: int) -> str:
-        return str(to_major(amount_minor, sale.currency))
+        return str(to_major(amount_minor, sale.currency)).replace(".", dialect.decimal)
 
+    paid_at = (
+        timezone.localtime(sale.paid_at, zone).strftime("%Y-%m-%d %H:%M")
+        if dialect.local_times
+        else sale.paid_at.isoformat()
+    )
     head = [
-        sale.paid_at.isoformat(),
+        paid_at,
         str(sale.pk),
         _text(sale.product.name),
     ]

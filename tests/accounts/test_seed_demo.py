@@ -1,4 +1,7 @@
+from datetime import UTC, datetime, time
+
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -39,8 +42,11 @@ def test_seed_demo_is_idempotent_and_every_readme_login_works(client):
     subscriptions = Subscription.objects.all()
     assert subscriptions.count() == 3
     assert all(s.next_charge_date <= timezone.now().date() for s in subscriptions)
-    assert recurrences_create_due() == 3
-    recurrences_collect()
+    # At noon UTC: a recurrence is due from BILLING_LOCAL_HOUR of its date in its zone.
+    noon = datetime.combine(timezone.now().date(), time(12), tzinfo=UTC)
+    with time_machine.travel(noon, tick=False):
+        assert recurrences_create_due() == 3
+        recurrences_collect()
     statuses = {s.checkout_key: s.recurrences.get(number=2).status for s in subscriptions}
     assert statuses == {
         "demo-sub-card": "paid",

@@ -59,10 +59,15 @@ def published_terms(request):
     if "live_server" not in request.fixturenames:
         return
     request.getfixturevalue("transactional_db")
-    from coproduction.models import TermsOfUse
+    from coproduction.models import TermsOfUse, TermsOfUseText
 
     migration = importlib.import_module("coproduction.migrations.0002_terms_of_use_v1")
-    TermsOfUse.objects.get_or_create(version=1, defaults={"body": migration.TERMS_V1})
+    texts = importlib.import_module("coproduction.migrations.0007_terms_of_use_v1_texts")
+    terms, _ = TermsOfUse.objects.get_or_create(version=1, defaults={"body": migration.TERMS_V1})
+    for language, (title, body) in texts.TEXTS_V1.items():
+        TermsOfUseText.objects.get_or_create(
+            terms=terms, language=language, defaults={"title": title, "body": body}
+        )
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Browser story for subscriptions: subscribe, get billed, cancel; the producer follows it."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -42,7 +44,9 @@ def test_subscribe_get_billed_cancel_and_the_producer_sees_it(page, browser, liv
 
     # A month later the beat tasks bill the next installment (triggered here).
     subscription = Subscription.objects.get()
-    Subscription.objects.filter(pk=subscription.pk).update(next_charge_date=timezone.now().date())
+    # Due yesterday: a recurrence is due from BILLING_LOCAL_HOUR of its date, whatever the hour now.
+    yesterday = timezone.now().date() - timedelta(days=1)
+    Subscription.objects.filter(pk=subscription.pk).update(next_charge_date=yesterday)
     assert create_due_recurrences() == 1
     assert collect_recurrences() == 1
     page.reload()

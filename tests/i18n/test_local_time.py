@@ -190,3 +190,57 @@ def test_the_account_zone_wins_over_the_validated_country():
     producer = UserFactory(validated=True, validation__country="BR", time_zone="America/Manaus")
 
     assert producer_zone(producer) == ZoneInfo("America/Manaus")
+
+
+# --- guarantee periods end at the buyer's local end of day ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("asked_at", "allowed"),
+    [
+        (datetime(2026, 5, 10, 23, 50, tzinfo=SAO_PAULO), True),  # 02:50 on the 11th in UTC
+        (datetime(2026, 5, 11, 0, 10, tzinfo=SAO_PAULO), False),
+    ],
+)
+def test_the_guarantee_ends_at_the_end_of_its_last_day_in_the_buyers_zone(asked_at, allowed):
+    from accounts.exceptions import DomainError
+    from products.models import Sale
+    from products.services.refunds import sale_refund
+    from tests.factories import SaleFactory
+
+    buyer = UserFactory(time_zone="America/Sao_Paulo")
+    # 22:30 on 3 May in São Paulo is already 4 May in UTC: the 7 days count from the 3rd there.
+    with time_machine.travel(datetime(2026, 5, 3, 22, 30, tzinfo=SAO_PAULO), tick=False):
+        sale = SaleFactory(buyer=buyer, paid=True, product__guarantee_days=7)
+    assert sale.guarantee_last_day == date(2026, 5, 10)
+
+    with time_machine.travel(asked_at, tick=False):
+        if allowed:
+            sale_refund(sale=sale, actor=buyer)
+        else:
+            with pytest.raises(DomainError, match="guarantee period"):
+                sale_refund(sale=sale, actor=buyer)
+
+    sale.refresh_from_db()
+    assert (sale.status == Sale.Status.REFUNDED) is allowed
+
+
+# --- reports: months are the viewer's -----------------------------------------------------------
+
+
+def test_earnings_are_bucketed_by_the_viewers_month(client):
+    """A sale at 22:00 on 31 January in São Paulo is February in UTC; its producer in São Paulo
+    sees it in January."""
+    from tests.factories import ProductFactory, SaleFactory
+
+    producer = UserFactory(validated=True, time_zone="America/Sao_Paulo", language="en")
+    product = ProductFactory(producer=producer)
+    with time_machine.travel(datetime(2027, 1, 31, 22, 0, tzinfo=SAO_PAULO), tick=False):
+        SaleFactory(product=product, paid=True, amount_minor=10000)
+    with time_machine.travel(datetime(2027, 2, 15, 12, 0, tzinfo=UTC), tick=True):
+        client.force_login(producer)
+        page = client.get("/earnings/").content.decode()
+
+    by_month = page[page.index("By month") :]
+    assert "January 2027" in by_month
+    assert "February 2027" not in by_month

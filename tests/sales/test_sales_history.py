@@ -3,12 +3,14 @@ partial, and its streamed CSV export: each person sees only the sales and money 
 
 import csv
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from coproduction.models import Contract
 from coproduction.services.contracts import contract_decline, contract_invite
@@ -327,6 +329,27 @@ def test_producer_csv_streams_the_same_rows_as_the_page(client):
         "producer_net": "26.21",
     }
     assert dict(zip(rows[0], rows[1], strict=True))["channel"] == "direct"
+
+
+def test_the_excel_variant_opens_as_columns_in_portuguese_and_spanish_spreadsheets(client):
+    """UTF-8 BOM, ';' between fields, decimal comma, and times in the viewer's zone."""
+    case = worked_case()
+    sale_refund(sale=case.sale, actor=case.producer, amount_minor=5000)
+    type(case.producer).objects.filter(pk=case.producer.pk).update(time_zone="America/Sao_Paulo")
+    case.producer.refresh_from_db()
+
+    response = get(client, case.producer, CSV, role="producer", format="excel")
+
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeffpaid_at;sale;product;")
+    assert response["Content-Disposition"].endswith('-excel.csv"')
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
+    refunded = dict(zip(rows[0], rows[1], strict=True))
+    assert refunded["amount"] == "100,00"
+    assert refunded["reversed"] == "-50,00"
+    assert refunded["producer_net"] == "26,21"
+    local = timezone.localtime(case.sale.paid_at, ZoneInfo("America/Sao_Paulo"))
+    assert refunded["paid_at"] == local.strftime("%Y-%m-%d %H:%M")
 
 
 def test_cocreator_and_affiliate_csv_hold_only_their_share(client):
