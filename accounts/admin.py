@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import services
 from accounts.locales import supported_language
@@ -157,7 +158,13 @@ class AccountValidationAdmin(admin.ModelAdmin):
             request,
             queryset.select_related("user"),
             decide,
-            done=verb,
-            noun=("account", "accounts"),
+            done=lambda n: (
+                (
+                    ngettext("%(count)s account validated.", "%(count)s accounts validated.", n)
+                    if verb == "validated"
+                    else ngettext("%(count)s account rejected.", "%(count)s accounts rejected.", n)
+                )
+                % {"count": n}
+            ),
             label=lambda validation: validation.user.email,
         )

@@ -13,12 +13,12 @@ def apply_each(
     queryset,
     action: Callable,
     *,
-    done: str,
-    noun: tuple[str, str] | None = None,
+    done: Callable[[int], str],
     label: Callable = str,
 ) -> int:
-    """Call `action(obj)` for each object. One success line ("2 accounts validated."), then a
-    warning per object a domain rule refused, named by `label(obj)`. Returns the successes."""
+    """Call `action(obj)` for each object. One success line, `done(count)` (a whole sentence
+    with its plural, e.g. ngettext("%(count)s account validated.", …)), then a warning per
+    object a domain rule refused, named by `label(obj)`. Returns the successes."""
     succeeded, refused = 0, []
     for obj in queryset:
         try:
@@ -28,10 +28,7 @@ def apply_each(
         else:
             succeeded += 1
     if succeeded:
-        opts = queryset.model._meta
-        singular, plural = noun or (opts.verbose_name, opts.verbose_name_plural)
-        name = singular if succeeded == 1 else plural
-        modeladmin.message_user(request, f"{succeeded} {name} {done}.", messages.SUCCESS)
+        modeladmin.message_user(request, done(succeeded), messages.SUCCESS)
     for message in refused:
         modeladmin.message_user(request, message, messages.WARNING)
     return succeeded

@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from accounts.exceptions import DomainError
 from config.admin_actions import apply_each
@@ -163,7 +163,9 @@ class SaleAdmin(admin.ModelAdmin):
                 # Stored in English on the refund; translated where it is shown.
                 reason=gettext_noop("Refunded by the platform"),
             ),
-            done="refunded",
+            done=lambda n: (
+                ngettext("%(count)s sale refunded.", "%(count)s sales refunded.", n) % {"count": n}
+            ),
         )
 
     @admin.action(
@@ -175,7 +177,9 @@ class SaleAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda sale: payment_retry(sale=sale),
-            done="recorded",
+            done=lambda n: (
+                ngettext("%(count)s sale recorded.", "%(count)s sales recorded.", n) % {"count": n}
+            ),
         )
 
     @admin.action(description=_("Record a chargeback on the selected sales"))
@@ -185,7 +189,10 @@ class SaleAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda sale: sales.sale_chargeback(sale=sale, actor=request.user),
-            done="charged back",
+            done=lambda n: (
+                ngettext("%(count)s sale charged back.", "%(count)s sales charged back.", n)
+                % {"count": n}
+            ),
         )
 
 
@@ -213,7 +220,15 @@ class RefundAdmin(admin.ModelAdmin):
             if refund_send(refund=refund).status != Refund.Status.SUCCEEDED:
                 raise DomainError(_("The gateway refused it again."))
 
-        apply_each(self, request, queryset, send, done="refunded")
+        apply_each(
+            self,
+            request,
+            queryset,
+            send,
+            done=lambda n: (
+                ngettext("%(count)s refund sent.", "%(count)s refunds sent.", n) % {"count": n}
+            ),
+        )
 
     search_fields = ["sale__product__name", "sale__buyer__email", "reason"]
     list_select_related = ["sale__product", "requested_by"]

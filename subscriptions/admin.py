@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from config.admin_actions import apply_each
 from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
@@ -67,7 +68,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
             lambda subscription: subscription_cancel(
                 subscription=subscription, actor=request.user, as_admin=True
             ),
-            done="canceled",
+            done=lambda n: (
+                ngettext("%(count)s subscription canceled.", "%(count)s subscriptions canceled.", n)
+                % {"count": n}
+            ),
         )
 
 

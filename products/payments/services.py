@@ -309,6 +309,7 @@ def payments_record(
                     PaymentAttempt.Status.EXPIRED,
                 ],
             )
+            .order_by("pk")  # not Meta.ordering: it joins the sale to sort
             .values_list("pk", "sale_id", "status", "gateway_reference")
         }
         todo = [(live[a.pk], answer) for a, answer in outcomes if a.pk in live]
@@ -321,12 +322,16 @@ def payments_record(
         # Only the sale rows are locked (never its product or buyer: a concurrent checkout's
         # foreign-key checks take those, and would deadlock with us).
         sales = {
-            s.pk: s for s in Sale.objects.select_for_update(of=("self",)).filter(pk_any(sale_ids))
+            s.pk: s
+            for s in Sale.objects.select_for_update(of=("self",))
+            .filter(pk_any(sale_ids))
+            .order_by("pk")  # one lock order everywhere (the ledger's too)
         }
         approved = dict(
             PaymentAttempt.objects.filter(
                 pk_any(sale_ids, "sale_id"), status=PaymentAttempt.Status.APPROVED
             )
+            .order_by()  # Meta.ordering would join the sale
             .values("sale_id")
             .annotate(total=Sum("amount_minor"))
             .values_list("sale_id", "total")

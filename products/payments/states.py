@@ -55,7 +55,7 @@ def transition_many(
     if not pks:
         return 0
     _check(model, from_, to)
-    moved = model.objects.filter(pk_any(pks), status=from_).update(status=to, **values)
+    moved = model.objects.filter(pk_any(pks), status=from_status(from_)).update(status=to, **values)
     _check_moved(model, moved, len(pks), from_)
     _write_events(model, pks, from_=from_, to=to, reason=reason, actor=actor)
     return moved
@@ -116,6 +116,14 @@ def pk_any(ids: Iterable[int], field: str = "pk") -> Func:
     )
 
 
+def from_status(value: str) -> RawSQL:
+    """The from-state of a set-based transition, compared as a one-row subquery rather than
+    a literal: PostgreSQL then never answers `pk = ANY(...) AND status = ...` by scanning a
+    partial index on status (recurrence_to_collect holds every due row) but probes the
+    primary key once per row, whatever its statistics say."""
+    return RawSQL("SELECT %s::varchar", (value,), output_field=models.CharField())
+
+
 def int_array(values: Iterable[int | None]) -> str:
     """An array of integers as PostgreSQL's text form, '{1,2,NULL}' (psycopg would adapt a
     list element by element in Python)."""
@@ -142,13 +150,17 @@ def rows_update(
         + ", ".join(f"{c} = v.{c}::{t}" for c, t in zip(columns, types[1:], strict=True))
         + f" FROM unnest({arrays}) AS v(pk, {', '.join(columns)})"
         + f" WHERE {table}.{opts.pk.column} = v.pk"
+        # The keys once more as an array: the planner reads the table by its primary key
+        # instead of hashing all of it, even before it has statistics.
+        + f" AND {table}.{opts.pk.column} = ANY(%s::bigint[])"
     )
     params = [
         int_array(column) if t in _INTEGER_TYPES else list(column)
         for column, t in zip(zip(*rows, strict=True), types, strict=True)
     ]
+    params.append(params[0])
     if only_status is not None:
-        sql += f" AND {table}.status = %s"
+        sql += f" AND {table}.status = (SELECT %s::varchar)"  # see from_status
         params.append(only_status)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

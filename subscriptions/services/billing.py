@@ -231,25 +231,39 @@ def _claim(now: datetime, batch_size: int) -> list[Charge]:
     attempt for each, committed before any gateway call. A recurrence whose lease ran out while
     `collecting` crashed mid-way: its attempt is asked again with the same key."""
     with transaction.atomic():
+        # One table, its partial index on rows to collect, no join: the LIMIT stops the scan.
         rows = list(
-            Recurrence.objects.select_for_update(skip_locked=True, of=("self",))
+            Recurrence.objects.select_for_update(skip_locked=True)
             .filter(
                 status__in=[Recurrence.Status.SCHEDULED, Recurrence.Status.COLLECTING],
                 next_attempt_at__lte=now,
             )
             .order_by()  # no sort (not even Meta.ordering): stop at the batch
-            .values_list(
-                "pk",
-                "status",
-                "sale_id",
-                "amount_minor",
-                "subscription__method",
-                "subscription__payment_token",
-                "sale__currency",
-            )[:batch_size]
+            .values_list("pk", "status", "sale_id", "amount_minor", "subscription_id")[
+                :batch_size
+            ]
         )
         if not rows:
             return []
+        # What the charges need of the subscriptions and sales, by primary key.
+        cards = dict(
+            Subscription.objects.filter(pk_any({row[4] for row in rows}))
+            .order_by()
+            .values_list("pk", "method", "payment_token")
+            .iterator()
+        ) if False else {
+            pk: (method, token)
+            for pk, method, token in Subscription.objects.filter(
+                pk_any({row[4] for row in rows})
+            )
+            .order_by()
+            .values_list("pk", "method", "payment_token")
+        }
+        currencies = dict(
+            Sale.objects.filter(pk_any([row[2] for row in rows]))
+            .order_by()
+            .values_list("pk", "currency")
+        )
         started = attempts_start(
             plans=[
                 AttemptPlan(sale_id, (amount,), method)
@@ -389,6 +403,7 @@ def _locked_rows(sales) -> dict[int, LockedRecurrence]:
     rows = (
         Recurrence.objects.select_for_update(of=("self",))
         .filter(pk_any([s.pk for s in sales], "sale_id"))
+        .order_by()  # no Meta.ordering: it would join and sort for nothing
         .values_list("pk", "status", "sale_id", "subscription_id", "subscription__status")
     )
     return {row[2]: LockedRecurrence(*row) for row in rows}
