@@ -1,5 +1,7 @@
 """A logged-in person reads in their account's language and time zone; anyone else follows the
-browser (LocaleMiddleware, before this one, already chose from the cookie or Accept-Language)."""
+browser (LocaleMiddleware, before this one, already chose from the cookie or Accept-Language).
+Both are undone after the response, so nothing that runs later in the thread (a task, a test)
+inherits someone's language or zone."""
 
 from django.utils import timezone, translation
 
@@ -20,6 +22,11 @@ class PersonLocaleMiddleware:
         else:
             timezone.deactivate()
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            # LocaleMiddleware only sets it when missing; it would read the language after
+            # the reset below.
+            response.headers.setdefault("Content-Language", translation.get_language())
+            return response
         finally:
             timezone.deactivate()
+            translation.deactivate()
