@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Case, Exists, F, OuterRef, Subquery, When
+from django.utils import timezone
 
 from accounts.locales import country_time_zone, end_of_day, user_zone
 from accounts.models import AccountValidation, User
@@ -27,6 +28,11 @@ def producer_zone(producer: User) -> ZoneInfo:
         if name != "UTC":
             return ZoneInfo(name)
     return ZoneInfo(settings.TIME_ZONE)
+
+
+def producer_today(producer: User):
+    """Today's date where the producer is: a contract's end date is counted there."""
+    return timezone.localtime(timezone.now(), producer_zone(producer)).date()
 
 
 def contract_in_force_until(contract: Contract, zone: ZoneInfo | None = None) -> datetime | None:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
+from coproduction.dates import producer_today
 from coproduction.models import ChangeRequest, Contract, EmailLink
 from coproduction.services.contracts import (
     _lock,
@@ -86,7 +87,7 @@ def change_request_accept(*, change: ChangeRequest, actor: User) -> ChangeReques
             )
         if change.kind == ChangeRequest.Kind.CHANGE:
             end_date = change.after.get("end_date")
-            if end_date and date.fromisoformat(end_date) < timezone.localdate():
+            if end_date and date.fromisoformat(end_date) < producer_today(product.producer):
                 raise DomainError(
                     _("The proposed end date has passed; ask the producer for a new change.")
                 )

@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import User
-from coproduction.dates import contract_in_force_until
+from coproduction.dates import contract_in_force_until, producer_today
 from coproduction.models import (
     MAX_SHARE_PERCENT,
     ChangeRequest,
@@ -71,7 +71,7 @@ def clean_terms(
             _("The commission percentage must be above 0 and at most %(max)s %%.")
             % {"max": MAX_SHARE_PERCENT}
         )
-    if end_date is not None and end_date <= timezone.localdate():
+    if end_date is not None and end_date <= producer_today(product.producer):
         raise DomainError(_("The contract end date must be after today."))
     covers_affiliates = sales_scope != Contract.SalesScope.DIRECT
     if not covers_affiliates:
@@ -318,7 +318,7 @@ def contract_accept(*, contract: Contract, actor: User, terms_accepted: bool) ->
         contract = _lock(contract)
         if contract.status != Contract.Status.PENDING:
             raise InvalidTransition(_("This invitation is no longer pending."))
-        if contract.end_date is not None and contract.end_date < timezone.localdate():
+        if contract.end_date is not None and contract.end_date < producer_today(product.producer):
             raise DomainError(
                 _("This invitation's end date has passed; ask the producer for a new one.")
             )

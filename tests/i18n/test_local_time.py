@@ -244,3 +244,22 @@ def test_earnings_are_bucketed_by_the_viewers_month(client):
     by_month = page[page.index("By month") :]
     assert "January 2027" in by_month
     assert "February 2027" not in by_month
+
+
+def test_accepting_an_invitation_counts_its_end_date_in_the_producers_zone():
+    """23:00 on 10 May in São Paulo is 11 May in Tokyo, where the cocreator is: an invitation
+    ending on 10 May can still be accepted, because the producer's clock decides."""
+    from coproduction.models import Contract
+    from coproduction.services.contracts import contract_accept
+
+    producer = UserFactory(validated=True, time_zone="America/Sao_Paulo")
+    cocreator = UserFactory(validated=True, time_zone="Asia/Tokyo")
+    contract = ContractFactory(
+        product=ProductFactory(producer=producer), cocreator=cocreator, end_date=date(2026, 5, 10)
+    )
+
+    with time_machine.travel(datetime(2026, 5, 10, 23, 0, tzinfo=SAO_PAULO), tick=False):
+        contract_accept(contract=contract, actor=cocreator, terms_accepted=True)
+
+    contract.refresh_from_db()
+    assert contract.status == Contract.Status.ACTIVE
