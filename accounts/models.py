@@ -42,9 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     time_zone = models.CharField(
         _("time zone"), max_length=64, choices=time_zone_choices, default="UTC"
     )
-    is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False)
-    date_joined = models.DateTimeField(default=timezone.now)
+    is_active = models.BooleanField(_("is active"), default=True)
+    is_staff = models.BooleanField(_("is staff"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
 
     objects = UserManager()
 
@@ -54,6 +54,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -86,7 +88,10 @@ class AccountValidation(models.Model):
     }
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="validation"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="validation",
+        verbose_name=_("user"),
     )
     legal_name = models.CharField(_("legal name"), max_length=200)
     country = CountryField(_("country"))
@@ -98,14 +103,15 @@ class AccountValidation(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )
-    submitted_at = models.DateTimeField(default=timezone.now)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("decided by"),
     )
     review_note = models.TextField(
         _("review note"), blank=True, help_text=_("Shown to the user when the account is rejected.")
@@ -113,6 +119,8 @@ class AccountValidation(models.Model):
 
     class Meta:
         ordering = ["-submitted_at"]
+        verbose_name = _("account validation")
+        verbose_name_plural = _("account validations")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=["pending", "validated", "rejected"]),
@@ -136,18 +144,27 @@ class AccountValidationEvent(models.Model):
     """One row per status change of a validation: who, when, from, to, why."""
 
     validation = models.ForeignKey(
-        AccountValidation, on_delete=models.CASCADE, related_name="events"
+        AccountValidation,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("validation"),
     )
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20)
+    from_status = models.CharField(_("from status"), max_length=20, blank=True)
+    to_status = models.CharField(_("to status"), max_length=20)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        verbose_name = _("account validation event")
+        verbose_name_plural = _("account validation events")
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status}"

@@ -22,10 +22,10 @@ SHARE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(MAX_SHARE_PERCENT)]
 class TermsOfUse(models.Model):
     """A published version of the Co-creation Terms of Use; invitations use the newest one."""
 
-    version = models.PositiveIntegerField(unique=True)
-    title = models.CharField(max_length=120, default="Co-creation Terms of Use")
-    body = models.TextField()
-    published_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    title = models.CharField(_("title"), max_length=120, default="Co-creation Terms of Use")
+    body = models.TextField(_("body"))
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
 
     class Meta:
         ordering = ["-version"]
@@ -57,12 +57,16 @@ class TermsOfUse(models.Model):
 class TermsOfUseText(models.Model):
     """A version of the Terms of Use written in another language, published with it."""
 
-    terms = models.ForeignKey(TermsOfUse, on_delete=models.PROTECT, related_name="texts")
-    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
-    title = models.CharField(max_length=120)
-    body = models.TextField()
+    terms = models.ForeignKey(
+        TermsOfUse, on_delete=models.PROTECT, related_name="texts", verbose_name=_("terms")
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("body"))
 
     class Meta:
+        verbose_name = _("terms of use text")
+        verbose_name_plural = _("terms of use texts")
         constraints = [
             models.UniqueConstraint(
                 fields=["terms", "language"], name="terms_text_one_per_language"
@@ -111,34 +115,56 @@ class Contract(models.Model):
         CONTENT_LICENSING = "content_licensing", _("Content licensing")
         MANAGEMENT = "management", _("Management and services")
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="contracts")
-    cocreator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cocreator_contracts"
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("product")
     )
-    role = models.CharField(max_length=30, choices=Role.choices)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    end_date = models.DateField(null=True, blank=True, help_text=_("Empty means eternal."))
-    sales_scope = models.CharField(max_length=20, choices=SalesScope.choices)
-    all_affiliates = models.BooleanField(default=True)
-    affiliates = models.ManyToManyField(Affiliation, blank=True, related_name="+")
+    cocreator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="cocreator_contracts",
+        verbose_name=_("cocreator"),
+    )
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    end_date = models.DateField(
+        _("end date"), null=True, blank=True, help_text=_("Empty means eternal.")
+    )
+    sales_scope = models.CharField(_("sales scope"), max_length=20, choices=SalesScope.choices)
+    all_affiliates = models.BooleanField(_("all affiliates"), default=True)
+    affiliates = models.ManyToManyField(
+        Affiliation, blank=True, related_name="+", verbose_name=_("affiliates")
+    )
     commission_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, validators=SHARE_VALIDATORS
+        _("commission percent"), max_digits=5, decimal_places=2, validators=SHARE_VALIDATORS
     )
     affiliate_commission_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True, validators=SHARE_VALIDATORS
+        _("affiliate commission percent"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=SHARE_VALIDATORS,
     )
-    coproduction_model = models.CharField(max_length=30, choices=CoproductionModel.choices)
-    automatic_sales_recovery = models.BooleanField(default=False)
-    terms = models.ForeignKey(TermsOfUse, on_delete=models.PROTECT, related_name="contracts")
-    invited_at = models.DateTimeField(default=timezone.now)
-    last_sent_at = models.DateTimeField(default=timezone.now)
-    send_count = models.PositiveSmallIntegerField(default=1)
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    coproduction_model = models.CharField(
+        _("coproduction model"), max_length=30, choices=CoproductionModel.choices
+    )
+    automatic_sales_recovery = models.BooleanField(_("automatic sales recovery"), default=False)
+    terms = models.ForeignKey(
+        TermsOfUse, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("terms")
+    )
+    invited_at = models.DateTimeField(_("invited at"), default=timezone.now)
+    last_sent_at = models.DateTimeField(_("last sent at"), default=timezone.now)
+    send_count = models.PositiveSmallIntegerField(_("send count"), default=1)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["-invited_at", "-pk"]
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
         constraints = [
             models.UniqueConstraint(
                 fields=["product", "cocreator"],
@@ -232,13 +258,21 @@ class Contract(models.Model):
 class TermsAcceptance(models.Model):
     """Who accepted which version of the terms, for which contract, and when."""
 
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="acceptances")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    terms = models.ForeignKey(TermsOfUse, on_delete=models.PROTECT, related_name="acceptances")
-    accepted_at = models.DateTimeField(default=timezone.now)
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="acceptances", verbose_name=_("contract")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    terms = models.ForeignKey(
+        TermsOfUse, on_delete=models.PROTECT, related_name="acceptances", verbose_name=_("terms")
+    )
+    accepted_at = models.DateTimeField(_("accepted at"), default=timezone.now)
 
     class Meta:
         ordering = ["accepted_at", "pk"]
+        verbose_name = _("terms acceptance")
+        verbose_name_plural = _("terms acceptances")
         constraints = [
             models.UniqueConstraint(
                 fields=["contract", "user", "terms"], name="terms_accepted_once_per_contract"
@@ -277,23 +311,37 @@ class ChangeRequest(models.Model):
         "end_date": _("Contract end date"),
     }
 
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="changes")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="changes", verbose_name=_("contract")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
     # {"field": value} in JSON-safe form (percent strings, ISO dates, affiliate snapshots).
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
-    requested_at = models.DateTimeField(default=timezone.now)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     responded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("responded by"),
     )
-    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
         constraints = [
             models.UniqueConstraint(
                 fields=["contract"],
@@ -378,21 +426,35 @@ def _diff_affiliates(a: dict, b: dict) -> list[dict]:
 class ContractEvent(models.Model):
     """The contract's history: every transition and request, who did it, when and why."""
 
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="events")
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="events", verbose_name=_("contract")
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    action = models.CharField(max_length=40)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
+    action = models.CharField(_("action"), max_length=40)
+    from_status = models.CharField(_("from status"), max_length=20, blank=True)
+    to_status = models.CharField(_("to status"), max_length=20, blank=True)
     change_request = models.ForeignKey(
-        ChangeRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+        ChangeRequest,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("change request"),
     )
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        verbose_name = _("contract event")
+        verbose_name_plural = _("contract events")
 
     LABELS = {
         "invited": _("Invitation sent"),
@@ -437,18 +499,29 @@ class EmailLink(models.Model):
         CHANGE = "change", _("Change request")
         ANSWER = "answer", _("Answer")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="email_links")
-    change_request = models.ForeignKey(
-        ChangeRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
     )
-    purpose = models.CharField(max_length=20, choices=Purpose.choices)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="email_links", verbose_name=_("contract")
+    )
+    change_request = models.ForeignKey(
+        ChangeRequest,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("change request"),
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("email link")
+        verbose_name_plural = _("email links")
 
     def __str__(self) -> str:
         return gettext("%(purpose)s link for %(user)s") % {
@@ -486,24 +559,39 @@ class LedgerEntry(models.Model):
         REFUND = "refund", _("Refund")
         CHARGEBACK = "chargeback", _("Chargeback")
 
-    sale = models.ForeignKey("products.Sale", on_delete=models.PROTECT, related_name="ledger")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    entry_type = models.CharField(max_length=20, choices=EntryType.choices)
+    sale = models.ForeignKey(
+        "products.Sale", on_delete=models.PROTECT, related_name="ledger", verbose_name=_("sale")
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
+    )
+    entry_type = models.CharField(_("entry type"), max_length=20, choices=EntryType.choices)
     # The part's position in its sale's split; a reversal carries the line it reverses.
-    line = models.PositiveSmallIntegerField()
-    role = models.CharField(max_length=20, choices=Role.choices)
+    line = models.PositiveSmallIntegerField(_("line"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     beneficiary = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="ledger_entries",
+        verbose_name=_("beneficiary"),
     )
     contract = models.ForeignKey(
-        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+        Contract,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+        verbose_name=_("contract"),
     )
     affiliation = models.ForeignKey(
-        Affiliation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Affiliation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("affiliation"),
     )
     refund = models.ForeignKey(
         "products.Refund",
@@ -511,15 +599,17 @@ class LedgerEntry(models.Model):
         null=True,
         blank=True,
         related_name="ledger_entries",
+        verbose_name=_("refund"),
     )
-    amount_minor = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    created_at = models.DateTimeField(default=timezone.now)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["sale", "entry_type", "line", "pk"]
+        verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         indexes = [
             models.Index(fields=["beneficiary", "created_at"]),

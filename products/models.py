@@ -26,14 +26,19 @@ class Product(models.Model):
         SUBSCRIPTION = "subscription", _("Subscription")
 
     producer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="products"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="products",
+        verbose_name=_("producer"),
     )
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True, max_length=5000)
-    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.BRL)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ONE_TIME)
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True, max_length=5000)
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.BRL
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.ONE_TIME)
     # One-time products have a price; subscription products are priced by their plans.
-    price_minor = models.BigIntegerField(null=True, blank=True)
+    price_minor = models.BigIntegerField(_("price (minor units)"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     cocreators_may_be_affiliates = models.BooleanField(
         _("cocreators may also be affiliates"), default=False
@@ -48,11 +53,13 @@ class Product(models.Model):
     guarantee_days = models.PositiveSmallIntegerField(
         _("guarantee period (days)"), default=7, validators=[MaxValueValidator(60)]
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name", "pk"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         constraints = [
             models.CheckConstraint(
                 # isnull=False: in SQL a NULL price makes "price_minor > 0" unknown, which passes.
@@ -93,12 +100,14 @@ class Plan(models.Model):
         SEMIANNUAL = "semiannual", _("Semiannual")
         YEARLY = "yearly", _("Yearly")
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="plans")
-    name = models.CharField(max_length=80)
-    periodicity = models.CharField(
-        max_length=20, choices=Periodicity.choices, default=Periodicity.MONTHLY
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="plans", verbose_name=_("product")
     )
-    price_minor = models.BigIntegerField()
+    name = models.CharField(_("name"), max_length=80)
+    periodicity = models.CharField(
+        _("periodicity"), max_length=20, choices=Periodicity.choices, default=Periodicity.MONTHLY
+    )
+    price_minor = models.BigIntegerField(_("price (minor units)"))
     promo_first_price_minor = models.BigIntegerField(
         _("promotional first installment"), null=True, blank=True
     )
@@ -109,10 +118,12 @@ class Plan(models.Model):
         help_text=_("Leave empty to charge until the subscription is canceled."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["product", "price_minor", "pk"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
         constraints = [
             models.CheckConstraint(condition=Q(price_minor__gt=0), name="plan_price_positive"),
             models.CheckConstraint(
@@ -159,20 +170,29 @@ class Affiliation(models.Model):
         Status.REVOKED: {Status.PENDING},
     }
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="affiliations")
-    affiliate = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="affiliations"
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="affiliations", verbose_name=_("product")
     )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    affiliate = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="affiliations",
+        verbose_name=_("affiliate"),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
     commission_percent = models.DecimalField(
         _("commission (%)"), max_digits=5, decimal_places=2, validators=AFFILIATE_PERCENT_VALIDATORS
     )
-    code = models.CharField(max_length=16, unique=True, default=new_affiliate_code)
-    requested_at = models.DateTimeField(default=timezone.now)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    code = models.CharField(_("code"), max_length=16, unique=True, default=new_affiliate_code)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "pk"]
+        verbose_name = _("affiliation")
+        verbose_name_plural = _("affiliations")
         constraints = [
             models.UniqueConstraint(
                 fields=["product", "affiliate"], name="affiliation_one_per_product_and_user"
@@ -239,25 +259,37 @@ class Sale(models.Model):
     COUNTED = (Status.PAID, Status.PARTIALLY_REFUNDED, Status.REFUNDED, Status.CHARGED_BACK)
     UNPAID = (Status.PENDING, Status.EXPIRED)
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="sales")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="sales", verbose_name=_("product")
+    )
     buyer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="purchases",
+        verbose_name=_("buyer"),
     )
     affiliation = models.ForeignKey(
-        Affiliation, on_delete=models.PROTECT, null=True, blank=True, related_name="sales"
+        Affiliation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales",
+        verbose_name=_("affiliation"),
     )
-    amount_minor = models.BigIntegerField()
-    currency = models.CharField(max_length=3, choices=Currency.choices)
-    method = models.CharField(max_length=20)
-    country = models.CharField(max_length=2)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    method = models.CharField(_("method"), max_length=20)
+    country = models.CharField(_("country"), max_length=2)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
     # Made on the server (products.payments.keys), never typed by a person: a checkout's key
     # finds a double-submitted form's sale again; a recurrence's key is its own namespace.
-    checkout_key = models.CharField(max_length=64, unique=True)
+    checkout_key = models.CharField(_("checkout key"), max_length=64, unique=True)
     # Reserved by refunds as they are requested (so nothing is refunded twice), returned when
     # the gateway confirms.
-    refunded_minor = models.BigIntegerField(default=0)
-    attention_error = models.TextField(blank=True)
+    refunded_minor = models.BigIntegerField(_("refunded amount (minor units)"), default=0)
+    attention_error = models.TextField(_("attention error"), blank=True)
     # Set for subscription recurrences (their Recurrence row points here one-to-one).
     subscription = models.ForeignKey(
         "subscriptions.Subscription",
@@ -265,12 +297,15 @@ class Sale(models.Model):
         null=True,
         blank=True,
         related_name="sales",
+        verbose_name=_("subscription"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("sale")
+        verbose_name_plural = _("sales")
         indexes = [models.Index(fields=["product", "paid_at"])]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="sale_amount_positive"),
@@ -374,25 +409,36 @@ class Refund(models.Model):
     }
     OUTSTANDING = (Status.REQUESTED, Status.SENT, Status.FAILED)
 
-    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="refunds")
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REFUND)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
-    amount_minor = models.BigIntegerField()
-    # Each charged card's part: [{"attempt": id, "amount_minor": n}], proportional to what it paid.
-    card_parts = models.JSONField(default=list, blank=True)
-    reason = models.CharField(max_length=300, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    sale = models.ForeignKey(
+        Sale, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("sale")
     )
-    gateway_reference = models.CharField(max_length=200, blank=True)
-    tries = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-    next_try_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.REFUND)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED
+    )
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    # Each charged card's part: [{"attempt": id, "amount_minor": n}], proportional to what it paid.
+    card_parts = models.JSONField(_("card parts"), default=list, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    gateway_reference = models.CharField(_("gateway reference"), max_length=200, blank=True)
+    tries = models.PositiveSmallIntegerField(_("tries"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    next_try_at = models.DateTimeField(_("next try at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         indexes = [
             models.Index(
                 fields=["next_try_at"],

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 class Subscription(models.Model):
@@ -49,36 +50,53 @@ class Subscription(models.Model):
     }
 
     product = models.ForeignKey(
-        "products.Product", on_delete=models.PROTECT, related_name="subscriptions"
+        "products.Product",
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("product"),
     )
-    plan = models.ForeignKey("products.Plan", on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(
+        "products.Plan", on_delete=models.PROTECT, related_name="+", verbose_name=_("plan")
+    )
     buyer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("buyer"),
     )
     affiliation = models.ForeignKey(
-        "products.Affiliation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "products.Affiliation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("affiliation"),
     )
-    status = models.CharField(max_length=30, choices=Status.choices, default=Status.INITIATED)
-    method = models.CharField(max_length=20)
-    country = models.CharField(max_length=2)
+    status = models.CharField(
+        _("status"), max_length=30, choices=Status.choices, default=Status.INITIATED
+    )
+    method = models.CharField(_("method"), max_length=20)
+    country = models.CharField(_("country"), max_length=2)
     # The simulated gateway's token for card-family methods (a real one would store a vault id).
-    payment_token = models.CharField(max_length=60, blank=True)
-    payment_label = models.CharField(max_length=60, blank=True)
+    payment_token = models.CharField(_("payment token"), max_length=60, blank=True)
+    payment_label = models.CharField(_("payment label"), max_length=60, blank=True)
     # The buyer's local date at purchase, and the zone whose dates the schedule follows (the
     # buyer's at purchase): a recurrence is due when that zone's date reaches it.
-    anchor_date = models.DateField()
-    time_zone = models.CharField(max_length=64, default="UTC")
-    last_number = models.PositiveIntegerField(default=0)
-    next_charge_date = models.DateField(null=True, blank=True)
-    paid_count = models.PositiveIntegerField(default=0)
-    consecutive_unpaid = models.PositiveSmallIntegerField(default=0)
-    checkout_key = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=200, blank=True)
+    anchor_date = models.DateField(_("anchor date"))
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+    next_charge_date = models.DateField(_("next charge date"), null=True, blank=True)
+    paid_count = models.PositiveIntegerField(_("paid count"), default=0)
+    consecutive_unpaid = models.PositiveSmallIntegerField(_("consecutive unpaid"), default=0)
+    checkout_key = models.CharField(_("checkout key"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.CharField(_("end reason"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         indexes = [
             # The billing run's claim reads only subscriptions that may still be billed.
             models.Index(
@@ -133,17 +151,29 @@ class Subscription(models.Model):
 class SubscriptionEvent(models.Model):
     """One row per status change: who, when, from, to, why."""
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=30, blank=True)
-    to_status = models.CharField(max_length=30)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("subscription"),
     )
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(_("from status"), max_length=30, blank=True)
+    to_status = models.CharField(_("to status"), max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        verbose_name = _("subscription event")
+        verbose_name_plural = _("subscription events")
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status}"
@@ -189,25 +219,32 @@ class Recurrence(models.Model):
     }
 
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.PROTECT, related_name="recurrences"
+        Subscription,
+        on_delete=models.PROTECT,
+        related_name="recurrences",
+        verbose_name=_("subscription"),
     )
-    number = models.PositiveIntegerField()
-    due_date = models.DateField()
-    amount_minor = models.BigIntegerField()
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    number = models.PositiveIntegerField(_("number"))
+    due_date = models.DateField(_("due date"))
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.SCHEDULED
+    )
     sale = models.OneToOneField(
-        "products.Sale", on_delete=models.PROTECT, related_name="recurrence"
+        "products.Sale", on_delete=models.PROTECT, related_name="recurrence", verbose_name=_("sale")
     )
-    attempts_made = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    window_closes_at = models.DateTimeField()
-    slip_code = models.CharField(max_length=80, blank=True)
-    slip_expires_at = models.DateTimeField(null=True, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    attempts_made = models.PositiveSmallIntegerField(_("attempts made"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    window_closes_at = models.DateTimeField(_("window closes at"))
+    slip_code = models.CharField(_("slip code"), max_length=80, blank=True)
+    slip_expires_at = models.DateTimeField(_("slip expires at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["subscription", "number"]
+        verbose_name = _("recurrence")
+        verbose_name_plural = _("recurrences")
         indexes = [
             # The collector's claim reads only rows still to charge, however many are paid.
             models.Index(

@@ -56,20 +56,26 @@ class PaymentAttempt(models.Model):
     # The outcome is not known yet: ask again with the same key.
     UNKNOWN = (Status.STARTED, Status.TIMEOUT)
 
-    sale = models.ForeignKey("products.Sale", on_delete=models.PROTECT, related_name="attempts")
-    number = models.PositiveSmallIntegerField()
-    idempotency_key = models.CharField(max_length=80, unique=True)
-    amount_minor = models.BigIntegerField()
-    method = models.CharField(max_length=20)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTED)
-    gateway_reference = models.CharField(max_length=80, blank=True)
-    message = models.CharField(max_length=200, blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    sale = models.ForeignKey(
+        "products.Sale", on_delete=models.PROTECT, related_name="attempts", verbose_name=_("sale")
+    )
+    number = models.PositiveSmallIntegerField(_("number"))
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80, unique=True)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    method = models.CharField(_("method"), max_length=20)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.STARTED
+    )
+    gateway_reference = models.CharField(_("gateway reference"), max_length=80, blank=True)
+    message = models.CharField(_("message"), max_length=200, blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         db_table = "subscriptions_paymentattempt"
         ordering = ["sale", "number"]
+        verbose_name = _("payment attempt")
+        verbose_name_plural = _("payment attempts")
         indexes = [models.Index(fields=["gateway_reference"], name="attempt_reference")]
         constraints = [
             models.UniqueConstraint(fields=["sale", "number"], name="attempt_number_unique"),
@@ -104,17 +110,19 @@ class SimulatedGatewayCharge(models.Model):
     """The simulator's own memory (what a real gateway keeps on its side): one row per
     idempotency key, so a repeated call returns the first answer and never charges twice."""
 
-    idempotency_key = models.CharField(max_length=80, unique=True)
-    kind = models.CharField(max_length=20, default="charge")
-    outcome = models.CharField(max_length=30)
-    reference = models.CharField(max_length=80)
-    amount_minor = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    created_at = models.DateTimeField(default=timezone.now)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, default="charge")
+    outcome = models.CharField(_("outcome"), max_length=30)
+    reference = models.CharField(_("reference"), max_length=80)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         db_table = "subscriptions_simulatedgatewaycharge"
         ordering = ["-created_at"]
+        verbose_name = _("simulated gateway charge")
+        verbose_name_plural = _("simulated gateway charges")
 
     def __str__(self) -> str:
         return f"{self.idempotency_key}: {self.outcome}"
@@ -138,16 +146,20 @@ class WebhookEvent(models.Model):
         PAID_LATE = "paid_late", pgettext_lazy("webhook result", "Paid after its date: applied")
         REFUNDED = "refunded", pgettext_lazy("webhook result", "Paid after its date: refunded")
 
-    event_id = models.TextField(unique=True)
-    kind = models.CharField(max_length=40)
-    reference = models.CharField(max_length=80, blank=True)
-    payload = models.JSONField()
-    result = models.CharField(max_length=20, choices=Result.choices, default=Result.PROCESSED)
-    received_at = models.DateTimeField(default=timezone.now)
+    event_id = models.TextField(_("event id"), unique=True)
+    kind = models.CharField(_("kind"), max_length=40)
+    reference = models.CharField(_("reference"), max_length=80, blank=True)
+    payload = models.JSONField(_("payload"))
+    result = models.CharField(
+        _("result"), max_length=20, choices=Result.choices, default=Result.PROCESSED
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
 
     class Meta:
         db_table = "subscriptions_webhookevent"
         ordering = ["-received_at"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_id}"
@@ -157,18 +169,25 @@ class StateEvent(models.Model):
     """One row per status change of a money object (sale, recurrence, attempt, refund): who,
     when, from, to, why. Written by products.payments.states only."""
 
-    machine = models.CharField(max_length=30)
-    object_id = models.BigIntegerField()
-    from_status = models.CharField(max_length=30, blank=True)
-    to_status = models.CharField(max_length=30)
+    machine = models.CharField(_("machine"), max_length=30)
+    object_id = models.BigIntegerField(_("object id"))
+    from_status = models.CharField(_("from status"), max_length=30, blank=True)
+    to_status = models.CharField(_("to status"), max_length=30)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        verbose_name = _("state event")
+        verbose_name_plural = _("state events")
         indexes = [models.Index(fields=["machine", "object_id"], name="state_event_object")]
 
     def __str__(self) -> str:
