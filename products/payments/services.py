@@ -21,6 +21,8 @@ from typing import Protocol
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.exceptions import DomainError, InvalidTransition
 from products.models import Sale
@@ -58,7 +60,8 @@ ATTEMPT_STATUS = {
     Outcome.PENDING: PaymentAttempt.Status.PENDING,
     Outcome.EXPIRED: PaymentAttempt.Status.EXPIRED,
 }
-LOST = "No answer from the gateway"
+# Stored on the attempt in English; translated where it is shown.
+LOST = gettext_noop("No answer from the gateway")
 
 
 class PaymentInFlight(DomainError):
@@ -183,14 +186,16 @@ def attempts_start(
         unknown = [a for a in attempts if a.status in PaymentAttempt.UNKNOWN]
         conflict = None
         if PaymentAttempt.Status.APPROVED in statuses:
-            conflict = AlreadyCharged("This payment was already made.")
+            conflict = AlreadyCharged(_("This payment was already made."))
         elif PaymentAttempt.Status.PENDING in statuses:
-            conflict = AwaitingPayment("This purchase is waiting for your payment slip or debit.")
+            conflict = AwaitingPayment(
+                _("This purchase is waiting for your payment slip or debit.")
+            )
         elif fresh_after and any(
             a.status == PaymentAttempt.Status.STARTED and a.started_at > fresh_after
             for a in unknown
         ):
-            conflict = PaymentInFlight("Your payment is already being processed. Please wait.")
+            conflict = PaymentInFlight(_("Your payment is already being processed. Please wait."))
         if conflict is not None:
             if skip_conflicts:
                 result.append(None)
@@ -512,7 +517,7 @@ def payment_retry(*, sale: Sale) -> Sale:
     with transaction.atomic():
         sale = Sale.objects.select_for_update(of=("self",)).get(pk=sale.pk)
         if sale.status != Sale.Status.NEEDS_ATTENTION:
-            raise DomainError("Only a sale that needs attention can be recorded again.")
+            raise DomainError(_("Only a sale that needs attention can be recorded again."))
         _settle([sale], timezone.now())
     return sale
 
