@@ -127,6 +127,12 @@ class Subscription(models.Model):
         return f"{self.buyer} → {self.plan}"
 
     @property
+    def end_reason_display(self) -> str:
+        from subscriptions.reasons import reason_display
+
+        return reason_display(self.end_reason)
+
+    @property
     def payment_display(self) -> str:
         """How the payment method reads in the viewer's language: "Card •••• 4242" or the
         method's name. Worked out here: payment_label is stored once, in no one's language."""
@@ -177,6 +183,12 @@ class SubscriptionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status}"
+
+    @property
+    def reason_display(self) -> str:
+        from subscriptions.reasons import reason_display
+
+        return reason_display(self.reason)
 
     @property
     def to_label(self) -> str:
