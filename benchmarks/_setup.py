@@ -49,6 +49,18 @@ def truncate(*tables: str) -> None:
         cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
+def analyze() -> None:
+    """Statistics for the tables the set-up just filled, as a production database has them
+    (autovacuum analyzes a table once a tenth of it changed). Without them PostgreSQL guesses
+    row counts from the declared column widths, several times too low for 100 000 rows, and
+    plans whole-table scans where one index probe per row is right. Part of the set-up, not
+    timed; the tables the measured run fills are left as they are."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def peak_mib() -> float:
     """Peak resident memory of this process (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from _setup import django_on_bench_database, peak_mib, truncate
+from _setup import analyze, django_on_bench_database, peak_mib, truncate
 
 SUBSCRIPTIONS = int(os.environ.get("BENCH_SUBSCRIPTIONS", "100000"))
 TABLES = (
@@ -80,6 +80,7 @@ def build() -> None:
         ],
         batch_size=5000,
     )
+    analyze()
 
 
 def work() -> None:

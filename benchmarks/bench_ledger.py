@@ -6,7 +6,7 @@ import os
 import time
 from decimal import Decimal
 
-from _setup import django_on_bench_database, peak_mib, truncate
+from _setup import analyze, django_on_bench_database, peak_mib, truncate
 
 CHARGES = int(os.environ.get("BENCH_CHARGES", "10000"))
 BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
@@ -70,6 +70,7 @@ def build() -> list[int]:
         ],
         batch_size=2000,
     )
+    analyze()
     return [sale.pk for sale in sales]
 
 
