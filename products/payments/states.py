@@ -127,7 +127,22 @@ def from_status(value: str) -> RawSQL:
 def int_array(values: Iterable[int | None]) -> str:
     """An array of integers as PostgreSQL's text form, '{1,2,NULL}' (psycopg would adapt a
     list element by element in Python)."""
+    values = list(values)
+    if None not in values:
+        return "{" + ",".join(map(str, map(int, values))) + "}"
     return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+def text_array(values: Iterable) -> str:
+    """Any other values as an array's text form, each element quoted and escaped (dates and
+    times in ISO format, choices by their value), for PostgreSQL to cast to the column's type
+    (psycopg would adapt a list element by element in Python)."""
+    return "{" + ",".join("NULL" if v is None else _array_element(v) for v in values) + "}"
+
+
+def _array_element(value) -> str:
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def rows_update(
@@ -155,7 +170,7 @@ def rows_update(
         + f" AND {table}.{opts.pk.column} = ANY(%s::bigint[])"
     )
     params = [
-        int_array(column) if t in _INTEGER_TYPES else list(column)
+        int_array(column) if t in _INTEGER_TYPES else text_array(column)
         for column, t in zip(zip(*rows, strict=True), types, strict=True)
     ]
     params.append(params[0])
@@ -196,9 +211,9 @@ def values_insert(model, rows: Sequence[dict]) -> list[int]:
     if not rows:
         return []
     fields = model._meta.concrete_fields
-    defaults = {field.attname: field.get_default() for field in fields if not field.primary_key}
     names = [field.attname for field in fields]
-    full = [tuple(row.get(name, defaults.get(name)) for name in names) for row in rows]
+    defaults = [None if field.primary_key else field.get_default() for field in fields]
+    full = [tuple(map(row.get, names, defaults)) for row in rows]
     return _copy_rows(model, full, keep=[row.get(model._meta.pk.attname) for row in rows])
 
 
