@@ -51,32 +51,50 @@ class PaidSale:
     subscription: object = None  # with created_at, loaded for automatic sales recovery
 
 
-def ledger_write_splits(*, sale_ids: Sequence[int]) -> int:
+# What the batch writer reads of each sale, in PaidSale's order.
+_PAID_COLUMNS = (
+    "pk",
+    "product_id",
+    "affiliation_id",
+    "subscription_id",
+    "amount_minor",
+    "currency",
+    "paid_at",
+)
+
+
+def ledger_write_splits(
+    *, sale_ids: Sequence[int] = (), locked: Sequence[Sale] | None = None
+) -> int:
     """Write the split of each paid sale that has none yet; returns how many sales were split.
     Safe to call twice or concurrently: sales are locked and a unique index on (sale, line)
     refuses a second split. Set-based: what the splits need is read in a fixed number of
-    queries, whatever the number of sales."""
+    queries, whatever the number of sales.
+
+    `locked`: sales the caller already holds locked in this transaction, as it has them
+    (settling a batch just marked them paid); they are used as they are, not read again."""
     with transaction.atomic():
-        locked = list(
-            Sale.objects.select_for_update(of=("self",))
-            .filter(pk_any(sale_ids), status__in=Sale.COUNTED, paid_at__isnull=False)
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "product_id",
-                "affiliation_id",
-                "subscription_id",
-                "amount_minor",
-                "currency",
-                "paid_at",
+        if locked is not None:
+            locked = [
+                tuple(getattr(s, name) for name in _PAID_COLUMNS)
+                for s in sorted(locked, key=lambda s: s.pk)
+                if s.status in Sale.COUNTED and s.paid_at is not None
+            ]
+        else:
+            locked = list(
+                Sale.objects.select_for_update(of=("self",))
+                .filter(pk_any(sale_ids), status__in=Sale.COUNTED, paid_at__isnull=False)
+                .order_by("pk")
+                .values_list(*_PAID_COLUMNS)
             )
-        )
         # Read after the locks are held, so a split a concurrent writer committed is seen.
         done = set(
             LedgerEntry.objects.filter(
                 pk_any([row[0] for row in locked], "sale_id"),
                 entry_type=LedgerEntry.EntryType.SPLIT,
-            ).values_list("sale_id", flat=True)
+            )
+            .order_by()  # no Meta.ordering (it joins the sale to sort)
+            .values_list("sale_id", flat=True)
         )
         todo = _paid_sales([row for row in locked if row[0] not in done])
         contracts, windows = _contracts_by_product(todo)

@@ -489,7 +489,7 @@ def _settle(sales: list[Sale], now: datetime) -> None:
         sale.status = Sale.Status.PAID
     for kind, group in _by_handler(sales).items():
         _HANDLERS[kind].paid(group, now)
-    ledger_write_splits(sale_ids=[s.pk for s in sales])
+    ledger_write_splits(locked=sales)  # locked by our caller, just marked paid
 
 
 def payment_park(*, sale: Sale, error: str, now: datetime) -> None:

@@ -239,23 +239,14 @@ def _claim(now: datetime, batch_size: int) -> list[Charge]:
                 next_attempt_at__lte=now,
             )
             .order_by()  # no sort (not even Meta.ordering): stop at the batch
-            .values_list("pk", "status", "sale_id", "amount_minor", "subscription_id")[
-                :batch_size
-            ]
+            .values_list("pk", "status", "sale_id", "amount_minor", "subscription_id")[:batch_size]
         )
         if not rows:
             return []
         # What the charges need of the subscriptions and sales, by primary key.
-        cards = dict(
-            Subscription.objects.filter(pk_any({row[4] for row in rows}))
-            .order_by()
-            .values_list("pk", "method", "payment_token")
-            .iterator()
-        ) if False else {
+        cards = {
             pk: (method, token)
-            for pk, method, token in Subscription.objects.filter(
-                pk_any({row[4] for row in rows})
-            )
+            for pk, method, token in Subscription.objects.filter(pk_any({row[4] for row in rows}))
             .order_by()
             .values_list("pk", "method", "payment_token")
         }
@@ -266,17 +257,15 @@ def _claim(now: datetime, batch_size: int) -> list[Charge]:
         )
         started = attempts_start(
             plans=[
-                AttemptPlan(sale_id, (amount,), method)
-                for _, _, sale_id, amount, method, *_ in rows
+                AttemptPlan(sale_id, (amount,), cards[subscription_id][0])
+                for _, _, sale_id, amount, subscription_id in rows
             ],
             now=now,
             skip_conflicts=True,
         )
         charges: list[Charge] = []
         leased: dict[str, list[int]] = defaultdict(list)
-        for (pk, status, sale_id, _, _, token, currency), attempts in zip(
-            rows, started, strict=True
-        ):
+        for (pk, status, sale_id, _, subscription_id), attempts in zip(rows, started, strict=True):
             if attempts is None:  # charged (or waiting) already, yet still here: an admin looks
                 payment_park(
                     sale=Sale.objects.get(pk=sale_id),
@@ -285,7 +274,10 @@ def _claim(now: datetime, batch_size: int) -> list[Charge]:
                 )
                 continue
             leased[status].append(pk)
-            charges += [Charge(attempt=a, currency=currency, token=token) for a in attempts]
+            token = cards[subscription_id][1]
+            charges += [
+                Charge(attempt=a, currency=currencies[sale_id], token=token) for a in attempts
+            ]
         transition_many(
             Recurrence,
             leased[Recurrence.Status.SCHEDULED],
