@@ -217,6 +217,18 @@ def values_insert(model, rows: Sequence[dict]) -> list[int]:
     return _copy_rows(model, full, keep=[row.get(model._meta.pk.attname) for row in rows])
 
 
+_SEQUENCES: dict[tuple[str, str], str] = {}
+
+
+def _sequence(cursor, table: str, column: str) -> str:
+    """The sequence behind a table's key, looked up once per process (asked inside the
+    nextval, PostgreSQL would look it up again for every id)."""
+    if (table, column) not in _SEQUENCES:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
+        _SEQUENCES[table, column] = cursor.fetchone()[0]
+    return _SEQUENCES[table, column]
+
+
 def _copy_rows(model, rows: list[tuple], *, keep: list[int | None]) -> list[int]:
     """COPY `rows` (every concrete field, in order) into the model's table; a row whose key
     (`keep`) is None gets one from the table's sequence. Returns each row's key."""
@@ -229,8 +241,8 @@ def _copy_rows(model, rows: list[tuple], *, keep: list[int | None]) -> list[int]
     with connection.cursor() as cursor:
         if missing:
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, pk_column, len(missing)],
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                [_sequence(cursor, table, pk_column), len(missing)],
             )
             for i, (pk,) in zip(missing, sorted(cursor.fetchall()), strict=True):
                 ids[i] = pk
