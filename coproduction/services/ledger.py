@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -75,9 +76,10 @@ def ledger_write_splits(
     (settling a batch just marked them paid); they are used as they are, not read again."""
     with transaction.atomic():
         if locked is not None:
+            columns = attrgetter(*_PAID_COLUMNS)
             locked = [
-                tuple(getattr(s, name) for name in _PAID_COLUMNS)
-                for s in sorted(locked, key=lambda s: s.pk)
+                columns(s)
+                for s in sorted(locked, key=attrgetter("pk"))
                 if s.status in Sale.COUNTED and s.paid_at is not None
             ]
         else:
