@@ -26,11 +26,11 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from accounts.tasks import send_email
+from accounts.emails import email_person
 from products.models import Plan, Sale
 from products.payments import keys
 from products.payments.gateway import GatewayResult
@@ -616,14 +616,12 @@ def payments_expire(*, now: datetime | None = None) -> int:
 
 def _email_slip(recurrence: Recurrence) -> None:
     subscription = recurrence.subscription
-    context = {
-        "subscription": subscription,
-        "recurrence": recurrence,
-        "url": settings.SITE_URL + reverse("subscriptions:detail", args=[subscription.pk]),
-    }
-    send_email.delay_on_commit(
-        to=subscription.buyer.email,
-        subject=f"Your payment slip for {subscription.product.name}",
-        text=render_to_string("subscriptions/email/slip.txt", context),
-        html=render_to_string("subscriptions/email/slip.html", context),
+    email_person(
+        subscription.buyer,
+        subject=lambda: (
+            gettext("Your payment slip for %(product)s") % {"product": subscription.product.name}
+        ),
+        template="subscriptions/email/slip",
+        context={"subscription": subscription, "recurrence": recurrence},
+        path=reverse("subscriptions:detail", args=[subscription.pk]),
     )

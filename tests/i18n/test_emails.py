@@ -70,3 +70,17 @@ def test_a_receipt_to_a_spanish_buyer_is_spanish_whatever_language_the_checkout_
             translation.gettext("Your purchase of %(product)s") % {"product": "Curso"}
         )
     assert "1.234,56\u00a0BRL" in email.body  # Spanish writes a real this way
+
+
+def test_a_slip_issued_by_the_billing_run_is_emailed_in_the_buyers_language(
+    django_capture_on_commit_callbacks,
+):
+    from tests.subscriptions.factories import subscribe
+
+    buyer = UserFactory(language="pt-br", time_zone="America/Sao_Paulo")
+    with django_capture_on_commit_callbacks(execute=True):
+        subscribe(buyer=buyer, method="boleto", country="BR", token="")
+    slips = [email for email in mail.outbox if email.to == [buyer.email]]
+    assert slips, [email.subject for email in mail.outbox]
+    assert "Seu boleto de" in slips[-1].subject
+    assert "Olá" in slips[-1].body
