@@ -207,7 +207,7 @@ def values_insert(model, rows: Sequence[dict]) -> list[int]:
     """Insert rows given as {attname: value} without building model instances: a column a row
     does not name gets the field's default (computed once for the batch). Returns the new ids,
     in order. The ids are taken from the table's sequence first, then every row goes in one
-    COPY (bulk_create sends one placeholder per value)."""
+    COPY (bulk_create prepares every value of every object through its field, in Python)."""
     if not rows:
         return []
     fields = model._meta.concrete_fields
