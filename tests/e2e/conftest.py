@@ -7,6 +7,7 @@ import importlib
 import os
 import re
 import shutil
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -85,8 +86,20 @@ def shot():
     SCREENSHOTS.mkdir(exist_ok=True)
 
     def take(page, name: str) -> Path:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # A click that submits a form may still be navigating: a screenshot taken then can hang
+        # in headless Chromium (seen in CI: "fonts loaded", then a 20 s timeout). Wait for the
+        # page to load, and retry once; a screenshot is a record for people, not an assertion.
+        for attempt in range(2):
+            try:
+                page.wait_for_load_state("load")
+                page.screenshot(path=str(path), full_page=attempt == 0, timeout=10_000)
+                return path
+            except PlaywrightTimeoutError:
+                continue
+        warnings.warn(f"screenshot {name} timed out twice", stacklevel=2)
         return path
 
     return take
