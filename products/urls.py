@@ -27,6 +27,7 @@ urlpatterns = [
     path("p/<int:pk>/checkout/", sales.checkout, name="checkout"),
     path("purchases/", sales.purchases, name="purchases"),
     path("purchases/<int:pk>/", sales.purchase, name="purchase"),
+    path("purchases/<int:pk>/slip/", sales.slip, name="slip"),
     path("purchases/<int:pk>/refund/", sales.purchase_refund, name="purchase_refund"),
     path("sales/", earnings.sales, name="sales"),
     path("sales/export.csv", earnings.sales_csv, name="sales_csv"),

@@ -15,6 +15,7 @@ from products.forms import CheckoutForm, RefundForm
 from products.models import Product, Refund, Sale
 from products.money import to_major, to_minor
 from products.payments import keys
+from products.payments.slips import is_cash, slip_pending
 from products.services import sales as services
 
 AFFILIATE_COOKIE = "coprod_aff_{pk}"
@@ -99,6 +100,17 @@ def purchases(request):
 def purchase(request, pk: int):
     sale = get_object_or_404(selectors.purchases_for_buyer(buyer=request.user), pk=pk)
     return render(request, "products/purchase.html", {"sale": sale})
+
+
+@login_required
+def slip(request, pk: int):
+    """The cash slip of one of the buyer's sales (a one-time purchase or a recurrence): what to
+    pay, by when, and the line to copy. Nobody else's sale is found."""
+    sale = get_object_or_404(
+        selectors.purchases_for_buyer(buyer=request.user).select_related("recurrence"), pk=pk
+    )
+    context = {"sale": sale, "slip": slip_pending(sale), "is_cash": is_cash(sale.method)}
+    return render(request, "products/slip.html", context)
 
 
 @login_required
