@@ -22,16 +22,135 @@ def home(request):
     return render(request, "home.html")
 
 
+# How many items each dashboard list shows; one more is read to know whether to link "more".
+DASHBOARD_ITEMS = 8
+
+
 @login_required
 def dashboard(request):
-    from products.selectors import product_list_for_producer
+    """One section per role the person has, producer first: each composes its app's selectors
+    in a fixed number of queries, whatever the number of sales, subscriptions or contracts.
+    Months and dates are the viewer's (their zone's local month)."""
+    from accounts.locales import local_date, user_zone
 
-    products = product_list_for_producer(producer=request.user)[:5]
-    return render(
-        request,
-        "accounts/dashboard.html",
-        {"validation": getattr(request.user, "validation", None), "products": products},
+    user = request.user
+    zone = user_zone(user)
+    today = local_date(user)
+    roles = _roles(user)
+    context = {
+        "validation": getattr(user, "validation", None),
+        "roles": roles,
+        "today": today,
+    }
+    if roles["producer"]:
+        context["producer"] = _producer_section(user, zone, today)
+    if roles["cocreator"]:
+        context["cocreator"] = _cocreator_section(user, zone, today)
+    if roles["buyer"]:
+        context["buyer"] = _buyer_section(user)
+    return render(request, "accounts/dashboard.html", context)
+
+
+def _roles(user) -> dict[str, bool]:
+    """Which sections apply, in one query: producer (has a product), cocreator (was ever
+    invited), buyer (bought or subscribed)."""
+    from django.db.models import Exists, OuterRef
+
+    from accounts.models import User
+    from coproduction.models import Contract
+    from products.models import Product, Sale
+    from subscriptions.models import Subscription
+
+    return (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            producer=Exists(Product.objects.filter(producer=OuterRef("pk"))),
+            cocreator=Exists(Contract.objects.filter(cocreator=OuterRef("pk"))),
+            buyer=Exists(Sale.objects.filter(buyer=OuterRef("pk")))
+            | Exists(Subscription.objects.filter(buyer=OuterRef("pk"))),
+        )
+        .values("producer", "cocreator", "buyer")
+        .get()
     )
+
+
+def _first(queryset, count: int = DASHBOARD_ITEMS) -> tuple[list, bool]:
+    """The first `count` rows, and whether there are more (one query)."""
+    rows = list(queryset[: count + 1])
+    return rows[:count], len(rows) > count
+
+
+def _producer_section(user, zone, today) -> dict:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from coproduction import selectors as coproduction
+    from products import reports
+    from subscriptions import selectors as subscriptions
+
+    now = timezone.now()
+    month_start = reports.local_midnight(reports.month_start(today), zone)
+    terminations, more_terminations = _first(
+        coproduction.changes_waiting_for_producer(producer=user)
+    )
+    answered, more_answered = _first(
+        coproduction.changes_answered_for_producer(
+            producer=user, since=now - timedelta(days=coproduction.ANSWERED_DAYS)
+        )
+    )
+    affiliations, more_affiliations = _first(coproduction.affiliations_waiting(producer=user))
+    return {
+        "report": reports.producer_report(producer=user, zone=zone, today=today),
+        "mrr": subscriptions.mrr_by_currency(producer=user),
+        "subscribers": subscriptions.subscriber_figures(
+            producer=user, month_start=month_start, now=now
+        ),
+        "recoverable": subscriptions.recoverable_by_currency(producer=user, now=now),
+        "terminations": terminations,
+        "more_terminations": more_terminations,
+        "answered": answered,
+        "more_answered": more_answered,
+        "affiliations": affiliations,
+        "more_affiliations": more_affiliations,
+        "answered_days": coproduction.ANSWERED_DAYS,
+    }
+
+
+def _cocreator_section(user, zone, today) -> dict:
+    from coproduction import selectors as coproduction
+    from products import reports
+
+    invitations, more_invitations = _first(coproduction.invitations_waiting(cocreator=user))
+    changes = list(coproduction.changes_waiting_for_cocreator(cocreator=user))
+    contracts, more_contracts = _first(coproduction.contracts_of_cocreator(cocreator=user))
+    return {
+        "earnings": reports.cocreator_earnings_by_contract(user=user, zone=zone, today=today),
+        "contracts": contracts,
+        "more_contracts": more_contracts,
+        "invitations": invitations,
+        "more_invitations": more_invitations,
+        "changes": [c for c in changes if c.kind == c.Kind.CHANGE],
+        "terminations": [c for c in changes if c.kind == c.Kind.TERMINATION],
+    }
+
+
+def _buyer_section(user) -> dict:
+    from django.utils import timezone
+
+    from products.selectors import purchases_for_buyer
+    from subscriptions import selectors as subscriptions
+
+    purchases, more_purchases = _first(
+        purchases_for_buyer(buyer=user).filter(subscription__isnull=True), 5
+    )
+    return {
+        "purchases": purchases,
+        "more_purchases": more_purchases,
+        "subscriptions": subscriptions.buyer_subscriptions(buyer=user),
+        "to_update": list(subscriptions.payments_to_update(buyer=user)),
+        "slips": list(subscriptions.slips_to_pay(buyer=user, now=timezone.now())),
+    }
 
 
 @login_required

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, F, Prefetch, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
@@ -99,6 +99,92 @@ def change_history(*, contract: Contract) -> QuerySet[ChangeRequest]:
 
 def contract_events(*, contract: Contract) -> QuerySet[ContractEvent]:
     return contract.events.select_related("actor", "change_request").order_by("created_at", "pk")
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboards: what waits for each side, and a cocreator's contracts. Each list links to the
+# screen where it is answered; each is one query however long it is.
+
+ACCEPTED = (Contract.Status.ACTIVE, Contract.Status.ENDED, Contract.Status.EXPIRED)
+# How long an answer to the producer's own request stays on their dashboard.
+ANSWERED_DAYS = 30
+
+
+def _pending_requests() -> QuerySet[ChangeRequest]:
+    return ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).select_related(
+        "contract__product__producer", "contract__cocreator", "requested_by"
+    )
+
+
+def changes_waiting_for_producer(*, producer: User) -> QuerySet[ChangeRequest]:
+    """Requests a cocreator made (the end of a co-production) on the producer's products,
+    still waiting for the producer's answer, oldest first."""
+    return (
+        _pending_requests()
+        .filter(contract__product__producer=producer)
+        .exclude(requested_by=producer)
+        .order_by("requested_at", "pk")
+    )
+
+
+def changes_answered_for_producer(*, producer: User, since) -> QuerySet[ChangeRequest]:
+    """The producer's own requests a cocreator accepted or refused since `since`, newest
+    first (withdrawn ones were the producer's own doing)."""
+    return (
+        ChangeRequest.objects.filter(
+            contract__product__producer=producer,
+            requested_by=producer,
+            status__in=[ChangeRequest.Status.ACCEPTED, ChangeRequest.Status.REFUSED],
+            responded_at__gte=since,
+        )
+        .select_related("contract__product", "contract__cocreator")
+        .order_by("-responded_at", "-pk")
+    )
+
+
+def affiliations_waiting(*, producer: User) -> QuerySet[Affiliation]:
+    """Affiliation requests on the producer's products waiting for a decision, oldest first."""
+    return (
+        Affiliation.objects.filter(product__producer=producer, status=Affiliation.Status.PENDING)
+        .select_related("product", "affiliate")
+        .order_by("requested_at", "pk")
+    )
+
+
+def invitations_waiting(*, cocreator: User) -> QuerySet[Contract]:
+    """Invitations the cocreator has not answered yet, oldest first."""
+    return (
+        Contract.objects.filter(cocreator=cocreator, status=Contract.Status.PENDING)
+        .select_related("product__producer")
+        .order_by("invited_at", "pk")
+    )
+
+
+def changes_waiting_for_cocreator(*, cocreator: User) -> QuerySet[ChangeRequest]:
+    """The producer's changes of terms and termination requests on the cocreator's contracts,
+    waiting for the cocreator's answer, oldest first."""
+    return (
+        _pending_requests()
+        .filter(contract__cocreator=cocreator)
+        .exclude(requested_by=cocreator)
+        .order_by("requested_at", "pk")
+    )
+
+
+def contracts_of_cocreator(*, cocreator: User) -> QuerySet[Contract]:
+    """The cocreator's accepted contracts: active ones first, the soonest end date first
+    (eternal ones last), then ended and expired ones, most recently closed first."""
+    active_first = Case(When(status=Contract.Status.ACTIVE, then=Value(0)), default=Value(1))
+    return (
+        Contract.objects.filter(cocreator=cocreator, status__in=ACCEPTED)
+        .select_related("product__producer")
+        .order_by(
+            active_first,
+            F("end_date").asc(nulls_last=True),
+            F("closed_at").desc(nulls_last=True),
+            "-pk",
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------

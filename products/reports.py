@@ -1,17 +1,27 @@
-"""Reads for the earnings and sales-history screens: a user's own ledger totals by product and
-by month (net of reversals, one currency at a time) and each sale's split, all aggregated in the
+"""Reads for the earnings and sales-history screens and the producer's and cocreator's
+dashboard figures: a user's own ledger totals by product and by month (net of reversals, one
+currency at a time), a producer's revenue, and each sale's split, all aggregated in the
 database so a page costs the same few queries whatever the number of sales."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, tzinfo
 
 from babel.numbers import format_compact_decimal, format_decimal
-from django.db.models import BigIntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from accounts.locales import babel_locale, format_month_short
 from accounts.models import User
@@ -75,6 +85,19 @@ class MonthEarnings(Totals):
 
 
 @dataclass
+class InnerBar:
+    """A month's second figure (the producer's own earnings), drawn inside its revenue bar."""
+
+    net: int
+    x: float
+    y: float
+    width: float
+    height: float
+    amount_text: str
+    negative: bool
+
+
+@dataclass
 class Bar:
     month: date
     net: int
@@ -88,11 +111,13 @@ class Bar:
     amount_text: str
     negative: bool
     show_year: bool
+    inner: InnerBar | None = None
 
 
 @dataclass
 class Chart:
-    """A server-drawn bar chart of one currency's net earnings in the last months."""
+    """A server-drawn bar chart of one currency in the last months: net earnings (the Earnings
+    page), or revenue with the producer's own earnings inside each bar (the dashboard)."""
 
     currency: str
     bars: list[Bar]
@@ -103,10 +128,22 @@ class Chart:
     month_label_y: float
     year_label_y: float
     total: int
+    kind: str = "earnings"  # or "revenue"
+    inner_total: int = 0
+
+    @property
+    def dom_id(self) -> str:
+        return f"chart-{self.kind}-{self.currency}"
 
     @property
     def title(self) -> str:
         count = len(self.bars)
+        if self.kind == "revenue":
+            return ngettext(
+                "Revenue and your earnings per month, last %(count)s month (%(currency)s)",
+                "Revenue and your earnings per month, last %(count)s months (%(currency)s)",
+                count,
+            ) % {"count": count, "currency": self.currency}
         return ngettext(
             "Net earnings per month, last %(count)s month (%(currency)s)",
             "Net earnings per month, last %(count)s months (%(currency)s)",
@@ -115,7 +152,18 @@ class Chart:
 
     @property
     def description(self) -> str:
-        parts = [f"{format_month_short(bar.month)}: {bar.amount_text}" for bar in self.bars]
+        if self.kind == "revenue":
+            parts = [
+                gettext("%(month)s: revenue %(revenue)s, your earnings %(earnings)s")
+                % {
+                    "month": format_month_short(bar.month),
+                    "revenue": bar.amount_text,
+                    "earnings": bar.inner.amount_text if bar.inner else "",
+                }
+                for bar in self.bars
+            ]
+        else:
+            parts = [f"{format_month_short(bar.month)}: {bar.amount_text}" for bar in self.bars]
         return "; ".join(parts) + "."
 
 
@@ -131,9 +179,13 @@ class EarningsReport:
         return not self.by_product
 
 
+def _earns(user: User) -> Q:
+    return Q(beneficiary=user, role__in=EARNING_ROLES)
+
+
 def earnings_entries(*, user: User) -> QuerySet[LedgerEntry]:
     """The ledger entries that pay this user, splits and their reversals."""
-    return LedgerEntry.objects.filter(beneficiary=user, role__in=EARNING_ROLES)
+    return LedgerEntry.objects.filter(_earns(user))
 
 
 def earnings_by_product(*, user: User) -> list[ProductEarnings]:
@@ -228,23 +280,55 @@ def earnings_charts(by_month: Iterable[MonthEarnings], *, today: date) -> list[C
     ]
 
 
-def _chart(currency: str, values: list[tuple[date, int]]) -> Chart:
+INNER_RATIO = 0.5  # the inner bar's share of its outer bar's width
+
+
+def _chart(
+    currency: str,
+    values: list[tuple[date, int]],
+    *,
+    inner: list[int] | None = None,
+    kind: str = "earnings",
+) -> Chart:
+    """Bars of `values` (month, amount); `inner`, one amount per month, is drawn as a narrower
+    bar inside each one, on the same scale."""
     plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
-    top = max([0] + [v for _, v in values])
-    bottom = min([0] + [v for _, v in values])
+    every = [v for _, v in values] + list(inner or [])
+    top = max([0, *every])
+    bottom = min([0, *every])
     span = (top - bottom) or 1
     baseline = CHART_TOP + plot_height * top / span
     slot = (CHART_WIDTH - 2 * CHART_SIDE) / len(values)
     width = slot * BAR_RATIO
+
+    def extent(amount: int) -> tuple[float, float]:
+        height = plot_height * abs(amount) / span
+        if amount and height < 1:
+            height = 1  # a tiny amount still shows as a sliver, not as nothing
+        return (baseline - height if amount >= 0 else baseline), height
+
     bars = []
     for index, (month, net) in enumerate(values):
-        height = plot_height * abs(net) / span
-        if net and height < 1:
-            height = 1  # a tiny amount still shows as a sliver, not as nothing
+        y, height = extent(net)
         x = CHART_SIDE + slot * index + (slot - width) / 2
-        y = baseline - height if net >= 0 else baseline
-        # A loss's label sits above the baseline, clear of the month labels below the plot.
-        label_y = (y if net >= 0 else baseline) - 6
+        # A label sits above the taller bar; a loss's above the baseline, clear of the month
+        # labels below the plot.
+        tallest = min([y, *([extent(inner[index])[0]] if inner else [])])
+        label_y = (tallest if net >= 0 else baseline) - 6
+        inner_bar = None
+        if inner is not None:
+            amount = inner[index]
+            inner_y, inner_height = extent(amount)
+            inner_width = width * INNER_RATIO
+            inner_bar = InnerBar(
+                net=amount,
+                x=round(x + (width - inner_width) / 2, 1),
+                y=round(inner_y, 1),
+                width=round(inner_width, 1),
+                height=round(inner_height, 1),
+                amount_text=format_money(amount, currency),
+                negative=amount < 0,
+            )
         bars.append(
             Bar(
                 month=month,
@@ -259,6 +343,7 @@ def _chart(currency: str, values: list[tuple[date, int]]) -> Chart:
                 amount_text=format_money(net, currency),
                 negative=net < 0,
                 show_year=index == 0 or month.month == 1,
+                inner=inner_bar,
             )
         )
     return Chart(
@@ -271,6 +356,8 @@ def _chart(currency: str, values: list[tuple[date, int]]) -> Chart:
         month_label_y=CHART_HEIGHT - CHART_BOTTOM + 16,
         year_label_y=CHART_HEIGHT - CHART_BOTTOM + 31,
         total=sum(v for _, v in values),
+        kind=kind,
+        inner_total=sum(inner or []),
     )
 
 
@@ -285,6 +372,219 @@ def compact_amount(amount_minor: int, currency: str) -> str:
         short = format_compact_decimal(major, format_type="short", fraction_digits=1, locale=locale)
         return f"{sign}{short}"
     return f"{sign}{format_decimal(major, format='#,##0.00', locale=locale)}"
+
+
+# ---------------------------------------------------------------------------------- dashboards
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_after(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def month_before(first: date) -> date:
+    return date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+
+
+def local_midnight(day: date, zone: tzinfo) -> datetime:
+    """The instant `day` begins in `zone`: months are the viewer's (SPEC, Languages and time)."""
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def revenue_entries(*, producer: User) -> QuerySet[LedgerEntry]:
+    """Revenue is what buyers paid for the producer's products less what was given back: the
+    sum of every ledger line of their sales (a sale's split adds up to what was paid, its
+    reversals to what was refunded or charged back), each in the month it was written, like
+    earnings. A charge parked in needs attention has no ledger yet and is not revenue yet."""
+    return LedgerEntry.objects.filter(product__producer=producer)
+
+
+def _own_producer_share(user: User) -> Q:
+    """The producer's own earnings on their products: the earnings rule, producer lines only."""
+    return _earns(user) & Q(role=PRODUCER)
+
+
+@dataclass
+class RevenueMonth:
+    """One currency's revenue and the producer's own earnings in one month (net of reversals)."""
+
+    currency: str
+    month: date
+    revenue: int = 0
+    earnings: int = 0
+
+
+@dataclass
+class MonthFigures:
+    """One currency's revenue and own earnings this month and last month."""
+
+    currency: str
+    revenue: int = 0
+    earnings: int = 0
+    last_revenue: int = 0
+    last_earnings: int = 0
+
+
+@dataclass
+class TopProduct:
+    product_id: int
+    name: str
+    currency: str
+    revenue: int
+    sales: int
+
+
+@dataclass
+class ProducerReport:
+    figures: list[MonthFigures]
+    charts: list[Chart]
+    top_products: list[TopProduct]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.figures
+
+
+def revenue_by_month(
+    *, producer: User, zone: tzinfo, today: date, count: int = CHART_MONTHS
+) -> list[RevenueMonth]:
+    """Revenue and own earnings per local month and currency for the last `count` months
+    (today's included), oldest first: one GROUP BY query over the producer's ledger."""
+    first = last_months(today, count)[0]
+    rows = (
+        revenue_entries(producer=producer)
+        .filter(created_at__gte=local_midnight(first, zone))
+        .annotate(month=TruncMonth("created_at", tzinfo=zone))
+        .values("month", "currency")
+        .annotate(
+            revenue=Coalesce(Sum("amount_minor"), 0),
+            earnings=Coalesce(Sum("amount_minor", filter=_own_producer_share(producer)), 0),
+        )
+        .order_by("month", "currency")
+    )
+    return [
+        RevenueMonth(
+            currency=row["currency"],
+            month=_as_date(row["month"]),
+            revenue=row["revenue"],
+            earnings=row["earnings"],
+        )
+        for row in rows
+    ]
+
+
+def top_products(*, producer: User, zone: tzinfo, today: date, limit: int = 5) -> list[TopProduct]:
+    """This local month's best products by revenue, the best `limit` of each currency
+    (amounts in different currencies are never compared), with their count of sales."""
+    start = local_midnight(month_start(today), zone)
+    rows = (
+        revenue_entries(producer=producer)
+        .filter(created_at__gte=start, created_at__lt=local_midnight(month_after(today), zone))
+        .values("product_id", "product__name", "currency")
+        .annotate(
+            revenue=Coalesce(Sum("amount_minor"), 0),
+            sales=Count("sale_id", filter=Q(entry_type=SPLIT), distinct=True),
+        )
+        .order_by("currency", "-revenue", "product__name", "product_id")
+    )
+    result: list[TopProduct] = []
+    per_currency: dict[str, int] = {}
+    for row in rows:
+        if per_currency.get(row["currency"], 0) >= limit:
+            continue
+        per_currency[row["currency"]] = per_currency.get(row["currency"], 0) + 1
+        result.append(
+            TopProduct(
+                product_id=row["product_id"],
+                name=row["product__name"],
+                currency=row["currency"],
+                revenue=row["revenue"],
+                sales=row["sales"],
+            )
+        )
+    return result
+
+
+def producer_report(*, producer: User, zone: tzinfo, today: date) -> ProducerReport:
+    """The producer dashboard's money, in two queries: this and last month per currency, the
+    12-month chart of revenue with own earnings, and the top products."""
+    months = revenue_by_month(producer=producer, zone=zone, today=today)
+    this_month = month_start(today)
+    last_month = month_before(this_month)
+    figures: dict[str, MonthFigures] = {}
+    series: dict[str, dict[date, RevenueMonth]] = {}
+    for item in months:
+        series.setdefault(item.currency, {})[item.month] = item
+        figure = figures.setdefault(item.currency, MonthFigures(currency=item.currency))
+        if item.month == this_month:
+            figure.revenue, figure.earnings = item.revenue, item.earnings
+        elif item.month == last_month:
+            figure.last_revenue, figure.last_earnings = item.revenue, item.earnings
+    chart_months = last_months(today)
+    charts = []
+    for currency in sorted(series):
+        by_month = series[currency]
+        empty = RevenueMonth(currency=currency, month=this_month)
+        values = [(m, by_month.get(m, empty).revenue) for m in chart_months]
+        inner = [by_month.get(m, empty).earnings for m in chart_months]
+        charts.append(_chart(currency, values, inner=inner, kind="revenue"))
+    return ProducerReport(
+        figures=sorted(figures.values(), key=lambda f: f.currency),
+        charts=charts,
+        top_products=top_products(producer=producer, zone=zone, today=today),
+    )
+
+
+@dataclass
+class ContractEarnings:
+    """A cocreator's own earnings through one contract (net of reversals), by local month."""
+
+    contract_id: int
+    product_name: str
+    currency: str
+    this_month: int = 0
+    last_month: int = 0
+    total: int = 0  # the last CHART_MONTHS months
+    months: list[tuple[date, int]] = field(default_factory=list)
+
+
+def cocreator_earnings_by_contract(
+    *, user: User, zone: tzinfo, today: date, count: int = CHART_MONTHS
+) -> list[ContractEarnings]:
+    """Per contract and local month, the last `count` months, newest month first: one GROUP
+    BY query over the cocreator's own ledger lines (the earnings rule, cocreator lines)."""
+    first = last_months(today, count)[0]
+    rows = (
+        earnings_entries(user=user)
+        .filter(role=COCREATOR, created_at__gte=local_midnight(first, zone))
+        .annotate(month=TruncMonth("created_at", tzinfo=zone))
+        .values("contract_id", "product__name", "currency", "month")
+        .annotate(net=Coalesce(Sum("amount_minor"), 0))
+        .order_by("product__name", "contract_id", "currency", "-month")
+    )
+    this_month = month_start(today)
+    last_month = month_before(this_month)
+    merged: dict[tuple[int, str], ContractEarnings] = {}
+    for row in rows:
+        key = (row["contract_id"], row["currency"])
+        item = merged.get(key)
+        if item is None:
+            item = merged[key] = ContractEarnings(
+                contract_id=row["contract_id"],
+                product_name=row["product__name"],
+                currency=row["currency"],
+            )
+        month = _as_date(row["month"])
+        item.months.append((month, row["net"]))
+        item.total += row["net"]
+        if month == this_month:
+            item.this_month = row["net"]
+        elif month == last_month:
+            item.last_month = row["net"]
+    return list(merged.values())
 
 
 # ------------------------------------------------------------------------------- sales history

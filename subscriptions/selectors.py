@@ -1,11 +1,34 @@
-"""Reads for subscription screens."""
+"""Reads for subscription screens, and the subscription figures of the dashboards (MRR,
+subscribers, churn, recoverable revenue; a buyer's subscriptions and payments to make)."""
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from products.models import PaymentAttempt
+from products.models import PaymentAttempt, Sale
+from products.payments.methods import Family, Method, family_of
 from subscriptions.models import Recurrence, Subscription
+from subscriptions.schedule import MONTHS_BETWEEN
 
 
 def subscriptions_for_buyer(*, buyer: User) -> QuerySet[Subscription]:
@@ -35,3 +58,207 @@ def subscribers_for_product(*, product, status: str = "") -> QuerySet[Subscripti
     if status:
         queryset = queryset.filter(status=status)
     return queryset.order_by("-created_at", "-pk")
+
+
+# ------------------------------------------------------------------------------ dashboards
+
+# Periods a plan charges in a year; MRR is each plan's price normalised to a month: yearly
+# price / 12, semiannual / 6, quarterly / 3, every two months / 2, weekly price * 52 / 12.
+PERIODS_PER_YEAR = {
+    **{periodicity: 12 // months for periodicity, months in MONTHS_BETWEEN.items()},
+    "weekly": 52,
+}
+# The recurrences still to be paid: to be charged (a retry scheduled), being charged, or a
+# slip or direct debit waiting.
+OPEN_RECURRENCES = (
+    Recurrence.Status.SCHEDULED,
+    Recurrence.Status.COLLECTING,
+    Recurrence.Status.PENDING,
+)
+
+
+def _of_producer(producer: User) -> Q:
+    return Q(product__producer=producer)
+
+
+@dataclass
+class SubscriberFigures:
+    """A producer's subscribers now, and this local month's churn."""
+
+    active: int
+    overdue: int
+    canceled: int
+    at_month_start: int
+    churned: int
+
+    @property
+    def has_any(self) -> bool:
+        return bool(self.active or self.overdue or self.canceled or self.at_month_start)
+
+    @property
+    def churn_percent(self) -> Decimal | None:
+        """Churned / active at the month's start, as a percentage (None with no subscribers)."""
+        if not self.at_month_start:
+            return None
+        return (Decimal(100 * self.churned) / self.at_month_start).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+
+
+def subscriber_figures(
+    *, producer: User, month_start: datetime, now: datetime
+) -> SubscriberFigures:
+    """One aggregate query over the producer's subscriptions.
+
+    Active, Overdue, and Canceled (by the customer, the seller or admin, ever) as they are now.
+    Churn this month: of the subscriptions active (Active or Overdue) when the local month
+    began — first payment made before it and not ended before it — how many were canceled
+    since. An Expired subscription paid all its installments: it ended as sold, not churned.
+    A subscription started this month is not in the month's base, so its cancellation is not
+    churn either (the rate cannot pass 100 %)."""
+    first_paid_before = Exists(
+        Recurrence.objects.filter(subscription=OuterRef("pk"), number=1, paid_at__lt=month_start)
+    )
+    in_base = Q(started_before=True) & (Q(ended_at__isnull=True) | Q(ended_at__gte=month_start))
+    canceled = Q(status__in=Subscription.CANCELED)
+    totals = (
+        Subscription.objects.filter(_of_producer(producer))
+        .annotate(started_before=first_paid_before)
+        .aggregate(
+            active=Count("pk", filter=Q(status=Subscription.Status.ACTIVE)),
+            overdue=Count("pk", filter=Q(status=Subscription.Status.OVERDUE)),
+            canceled=Count("pk", filter=canceled),
+            at_month_start=Count("pk", filter=in_base),
+            churned=Count("pk", filter=in_base & canceled & Q(ended_at__lte=now)),
+        )
+    )
+    return SubscriberFigures(**totals)
+
+
+@dataclass
+class CurrencyAmount:
+    currency: str
+    amount_minor: int
+    count: int = 0
+
+
+def mrr_by_currency(*, producer: User) -> list[CurrencyAmount]:
+    """Monthly recurring revenue per currency: the plan price of every Active and Overdue
+    subscription (Overdue ones are still billed and retried; Initiated ones have not paid
+    yet; canceled, inactive and expired ones bill nothing more), normalised to a month. The
+    promotional first price is left out: MRR is what the plan brings each month once it runs.
+    One GROUP BY query; summed exactly and rounded (half up) once per currency."""
+    rows = (
+        Subscription.objects.filter(_of_producer(producer), status__in=Subscription.BILLABLE)
+        .values("product__currency", "plan__periodicity")
+        .annotate(price=Sum("plan__price_minor"), count=Count("pk"))
+        .order_by("product__currency", "plan__periodicity")
+    )
+    totals: dict[str, tuple[Fraction, int]] = {}
+    for row in rows:
+        monthly = Fraction(row["price"] * PERIODS_PER_YEAR[row["plan__periodicity"]], 12)
+        amount, count = totals.get(row["product__currency"], (Fraction(0), 0))
+        totals[row["product__currency"]] = (amount + monthly, count + row["count"])
+    return [
+        CurrencyAmount(currency=currency, amount_minor=_round_half_up(amount), count=count)
+        for currency, (amount, count) in sorted(totals.items())
+    ]
+
+
+def _round_half_up(value: Fraction) -> int:
+    return int((value * 2 + 1) // 2)
+
+
+def recoverable_by_currency(*, producer: User, now: datetime) -> list[CurrencyAmount]:
+    """Recoverable revenue per currency: the open recurrences (a retry scheduled, being
+    charged, or a slip or debit waiting) of Overdue subscriptions whose window has not closed
+    (billing's WINDOW_DAYS after the due date: after it the recurrence counts as unpaid). A
+    first installment is not here: the buyer retries it at checkout."""
+    rows = (
+        Recurrence.objects.filter(
+            subscription__product__producer=producer,
+            subscription__status=Subscription.Status.OVERDUE,
+            status__in=OPEN_RECURRENCES,
+            number__gt=1,
+            window_closes_at__gt=now,
+        )
+        .values("subscription__product__currency")
+        .annotate(amount=Sum("amount_minor"), count=Count("pk"))
+        .order_by("subscription__product__currency")
+    )
+    return [
+        CurrencyAmount(
+            currency=row["subscription__product__currency"],
+            amount_minor=row["amount"],
+            count=row["count"],
+        )
+        for row in rows
+    ]
+
+
+# What a buyer's dashboard lists first: subscriptions that still bill or wait for a payment.
+LIVE_FOR_BUYER = (Subscription.Status.INITIATED, *Subscription.BILLABLE)
+
+
+def buyer_subscriptions(*, buyer: User, limit: int = 5) -> list[Subscription]:
+    """The buyer's subscriptions, live ones first, newest first: two queries whatever their
+    number (the open recurrences prefetched, to tell a slip to pay from a charge to come)."""
+    live_first = Case(When(status__in=LIVE_FOR_BUYER, then=Value(0)), default=Value(1))
+    return list(
+        subscriptions_for_buyer(buyer=buyer)
+        .prefetch_related(
+            Prefetch(
+                "recurrences",
+                queryset=Recurrence.objects.filter(status__in=OPEN_RECURRENCES).order_by("number"),
+                to_attr="open_recurrences",
+            )
+        )
+        .order_by(live_first, "-created_at", "-pk")[:limit]
+    )
+
+
+def payments_to_update(*, buyer: User) -> QuerySet[Subscription]:
+    """Overdue subscriptions paid by card (or wallet) or direct debit: the charge was declined
+    or not made, and new payment details let the retries (or the next charge) succeed."""
+    methods = [m for m in Method if family_of(m) in (Family.CARD, Family.DEBIT)]
+    return (
+        subscriptions_for_buyer(buyer=buyer)
+        .filter(status=Subscription.Status.OVERDUE, method__in=methods)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def slips_to_pay(*, buyer: User, now: datetime) -> QuerySet[Sale]:
+    """The buyer's cash slips that can still be paid, one-time purchases and installments
+    alike, the soonest first. The set-based twin of products.payments.slips.slip_pending: an
+    installment's slip lives on its recurrence (code and date); any other slip is its pending
+    attempt, payable SLIP_DAYS from its issue."""
+    from products.payments.slips import slip_days
+
+    cash = [m for m in Method if family_of(m) == Family.CASH]
+    on_recurrence = Q(
+        recurrence__status=Recurrence.Status.PENDING,
+        recurrence__slip_code__gt="",
+        recurrence__slip_expires_at__gt=now,
+    )
+    no_recurrence_slip = Q(recurrence__isnull=True) | Q(recurrence__slip_code="")
+    days = timedelta(days=slip_days())
+    open_attempts = PaymentAttempt.objects.filter(
+        sale=OuterRef("pk"), status=PaymentAttempt.Status.PENDING, started_at__gt=now - days
+    ).exclude(gateway_reference="")
+    issued_at = Subquery(
+        open_attempts.order_by("-number").values("started_at")[:1], output_field=DateTimeField()
+    )
+    return (
+        Sale.objects.filter(buyer=buyer, status=Sale.Status.PENDING, method__in=cash)
+        .filter(on_recurrence | (no_recurrence_slip & Exists(open_attempts)))
+        .annotate(
+            # The date the slip page shows: the recurrence's slip date, else its issue + days.
+            pay_by=Case(
+                When(on_recurrence, then=F("recurrence__slip_expires_at")),
+                default=ExpressionWrapper(issued_at + days, output_field=DateTimeField()),
+            )
+        )
+        .select_related("product")
+        .order_by("pay_by", "pk")
+    )
