@@ -117,3 +117,49 @@ class LanguageForm(forms.Form):
 class AccountSettingsForm(forms.Form):
     language = LanguageField()
     time_zone = TimeZoneField()
+
+
+class InboxFilterForm(forms.Form):
+    """The inbox's filters (GET): a group of kinds, and unread only."""
+
+    group = forms.ChoiceField(label=_("Show"), required=False)
+    unread = forms.BooleanField(label=_("Unread only"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from accounts.notifications import GROUPS, group_label
+
+        super().__init__(*args, **kwargs)
+        self.fields["group"].choices = [("", _("Everything"))] + [
+            (group, group_label(group)) for group in GROUPS
+        ]
+
+
+class MarkReadForm(forms.Form):
+    """Mark one notification read (`notification`), or all of them (none given)."""
+
+    notification = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class NotificationEmailForm(forms.Form):
+    """Which kinds also come by email (all of them unless turned off); the inbox has them all."""
+
+    by_email = forms.MultipleChoiceField(
+        label=_("Also send me an email for"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        from accounts.models import Notification
+
+        super().__init__(*args, **kwargs)
+        field = self.fields["by_email"]
+        field.choices = Notification.Kind.choices
+        if not self.is_bound:
+            field.initial = [k for k in Notification.Kind.values if k not in user.email_off]
+
+    def email_off(self) -> list[str]:
+        from accounts.models import Notification
+
+        chosen = set(self.cleaned_data["by_email"])
+        return [k for k in Notification.Kind.values if k not in chosen]

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +45,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("is active"), default=True)
     is_staff = models.BooleanField(_("is staff"), default=False)
+    # Notification kinds this person does not want by email (they stay in the inbox).
+    email_off = ArrayField(
+        models.CharField(max_length=40), verbose_name=_("no email for"), default=list, blank=True
+    )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
 
     objects = UserManager()
@@ -168,3 +173,79 @@ class AccountValidationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class Notification(models.Model):
+    """Something that asks its recipient to act, or tells them money moved: one row per event
+    and person (`key` names the event, so a task that runs twice writes nothing new). The title
+    is written when it is read, in the reader's language (accounts.notifications.KINDS)."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("Invitation received")
+        INVITATION_CANCELED = "invitation_canceled", _("Invitation canceled")
+        INVITATION_ANSWERED = "invitation_answered", _("Invitation accepted or declined")
+        CHANGE_REQUESTED = "change_requested", _("Change request waiting for my answer")
+        TERMINATION_REQUESTED = "termination_requested", _("Termination requested")
+        REQUEST_ANSWERED = "request_answered", _("Request accepted, refused or withdrawn")
+        CONTRACT_EXPIRING = "contract_expiring", _("Contract expiring in 7 days")
+        CONTRACT_EXPIRED = "contract_expired", _("Contract expired")
+        PAYMENT_DECLINED = "payment_declined", _("Payment declined")
+        SUBSCRIPTION_OVERDUE = "subscription_overdue", _("Subscription overdue")
+        SUBSCRIPTION_CANCELED = "subscription_canceled", _("Subscription canceled")
+        SUBSCRIPTION_EXPIRED = "subscription_expired", _("Subscription ended")
+        SLIP_ISSUED = "slip_issued", _("Payment slip issued")
+        SLIP_EXPIRING = "slip_expiring", _("Payment slip expiring tomorrow")
+        RECEIPT = "receipt", _("Payment received")
+        RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
+        REFUND = "refund", _("Refund")
+        SALE_REFUNDED = "sale_refunded", _("Refund on my sale")
+        CHARGEBACK = "chargeback", _("Chargeback on my sale")
+        NEW_SUBSCRIBER = "new_subscriber", _("New subscriber")
+        AFFILIATION_REQUESTED = "affiliation_requested", _("Affiliation request")
+        AFFILIATION_DECIDED = "affiliation_decided", _("Affiliation decision")
+        VALIDATION_DECIDED = "validation_decided", _("Account validated or rejected")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    key = models.CharField(_("event"), max_length=120)
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    path = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed = models.BooleanField(_("emailed"), default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "key"], name="notification_once_per_event"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_inbox"),
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.recipient}"
+
+    @property
+    def title(self) -> str:
+        from accounts.notifications import title
+
+        return title(self.kind, self.params)
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None

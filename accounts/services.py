@@ -6,10 +6,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.emails import email_person
 from accounts.exceptions import InvalidTransition
 from accounts.locales import country_time_zone
-from accounts.models import AccountValidation, AccountValidationEvent, User
+from accounts.models import AccountValidation, AccountValidationEvent, Notification, User
+from accounts.notifications import notify
 
 
 def user_settings_update(*, user: User, language: str, time_zone: str | None = None) -> User:
@@ -108,14 +108,12 @@ def _default_time_zone(*, user: User, country: str) -> None:
 
 def _email_decision(validation: AccountValidation) -> None:
     validated = validation.status == AccountValidation.Status.VALIDATED
-    email_person(
+    notify(
         validation.user,
-        subject=lambda: (
-            _("Your account has been validated")
-            if validated
-            else _("Your account validation was rejected")
-        ),
-        template="accounts/email/validation_decision",
-        context={"validation": validation},
+        Notification.Kind.VALIDATION_DECIDED,
+        key=f"validation:{validation.pk}:{validation.decided_at:%Y%m%d%H%M%S%f}",
+        params={"validated": validated},
         path=reverse("accounts:validation"),
+        email="accounts/email/validation_decision",
+        email_context={"validation": validation},
     )

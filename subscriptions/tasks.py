@@ -23,3 +23,18 @@ def collect_recurrences() -> int:
 @shared_task(name="subscriptions.expire_payments")
 def expire_payments() -> int:
     return payments_expire()
+
+
+@shared_task(name="subscriptions.send_receipts", acks_late=True)
+def send_receipts(recurrence_pks: list[int]) -> int:
+    from subscriptions.services.notices import receipts_send
+
+    return receipts_send(recurrence_pks)
+
+
+@shared_task(name="subscriptions.send_reminders")
+def send_reminders() -> int:
+    """Beat: slips expiring tomorrow and renewals a week away; each told once."""
+    from subscriptions.services.notices import renewals_remind, slips_remind
+
+    return slips_remind() + renewals_remind()

@@ -222,6 +222,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "products.reconcile_attempts",
         "schedule": crontab(minute="*/5"),
     },
+    # Hourly reminders (each told once): slips expiring within a day, renewals a week away,
+    # contracts ending within 7 days (in their producer's zone).
+    "send-reminders": {
+        "task": "subscriptions.send_reminders",
+        "schedule": crontab(minute=20),
+    },
+    "remind-expiring-contracts": {
+        "task": "coproduction.remind_expiring_contracts",
+        "schedule": crontab(minute=25),
+    },
 }
 
 # Money: platform fee per charge = percentage of the amount + a fixed amount per currency.

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
-from accounts.models import User
+from accounts.models import Notification, User
 from coproduction.dates import producer_today
 from coproduction.models import ChangeRequest, Contract, EmailLink
 from coproduction.services.contracts import (
@@ -62,11 +62,9 @@ def change_request_propose(*, contract: Contract, actor: User, **terms) -> Chang
             record_event(contract=contract, actor=actor, action="change_requested", change=change)
             notify(
                 to=contract.cocreator,
+                kind=Notification.Kind.CHANGE_REQUESTED,
+                key=f"change:{change.pk}",
                 template="change_requested",
-                subject=lambda: (
-                    _("Change proposed to your co-production of %(product)s")
-                    % {"product": product.name}
-                ),
                 contract=contract,
                 change_request=change,
                 purpose=EmailLink.Purpose.CHANGE,
@@ -165,15 +163,10 @@ def _answer(change: ChangeRequest, to: str, actor: User) -> None:
     )
     notify(
         to=other,
+        kind=Notification.Kind.REQUEST_ANSWERED,
+        key=f"change:{change.pk}:{to}",
+        params={"type": change.kind, "fields": change.changed_fields, "status": to},
         template="change_answered",
-        subject=lambda: (
-            _("%(type)s on %(product)s: %(status)s")
-            % {
-                "type": change.type_display,
-                "product": contract.product.name,
-                "status": change.get_status_display(),
-            }
-        ),
         contract=contract,
         change_request=change,
     )

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
-from accounts.models import User
-from coproduction.dates import contract_in_force_until, producer_today
+from accounts.models import Notification, User
+from coproduction.dates import contract_in_force_until, producer_today, producer_zone
 from coproduction.models import (
     MAX_SHARE_PERCENT,
     ChangeRequest,
@@ -31,6 +31,8 @@ from products.models import Affiliation, Product
 
 RESEND_INTERVAL = timedelta(minutes=15)
 MAX_SENDS = 5
+# Both parties are told this many days before a contract's end date.
+EXPIRY_NOTICE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -182,11 +184,10 @@ def contract_invite(
             )
             notify(
                 to=cocreator,
+                kind=Notification.Kind.INVITATION,
+                key="sent:1",
+                params={"name": actor.get_full_name()},
                 template="invitation",
-                subject=lambda: (
-                    _("%(name)s invited you to co-produce %(product)s")
-                    % {"name": actor.get_full_name(), "product": product.name}
-                ),
                 contract=contract,
                 purpose=EmailLink.Purpose.INVITATION,
             )
@@ -233,11 +234,10 @@ def contract_resend(*, contract: Contract, actor: User) -> Contract:
         record_event(contract=contract, actor=actor, action="resent")
         notify(
             to=contract.cocreator,
+            kind=Notification.Kind.INVITATION,
+            key=f"sent:{contract.send_count}",
+            params={"reminder": True},
             template="invitation",
-            subject=lambda: (
-                _("Reminder: you are invited to co-produce %(product)s")
-                % {"product": contract.product.name}
-            ),
             contract=contract,
             purpose=EmailLink.Purpose.INVITATION,
         )
@@ -254,11 +254,9 @@ def contract_cancel(*, contract: Contract, actor: User) -> ChangeRequest | None:
             contract_transition(contract=contract, to=Contract.Status.CANCELED, actor=actor)
             notify(
                 to=contract.cocreator,
+                kind=Notification.Kind.INVITATION_CANCELED,
+                key="canceled",
                 template="invitation_canceled",
-                subject=lambda: (
-                    _("The invitation to co-produce %(product)s was canceled")
-                    % {"product": contract.product.name}
-                ),
                 contract=contract,
             )
             return None
@@ -294,11 +292,9 @@ def _termination_request(*, contract: Contract, actor: User, answerer: User) -> 
     record_event(contract=contract, actor=actor, action="termination_requested", change=change)
     notify(
         to=answerer,
+        kind=Notification.Kind.TERMINATION_REQUESTED,
+        key=f"change:{change.pk}",
         template="termination_requested",
-        subject=lambda: (
-            _("Request to end the co-production of %(product)s")
-            % {"product": contract.product.name}
-        ),
         contract=contract,
         change_request=change,
         purpose=EmailLink.Purpose.CHANGE,
@@ -329,11 +325,10 @@ def contract_accept(*, contract: Contract, actor: User, terms_accepted: bool) ->
         TermsAcceptance.objects.get_or_create(contract=contract, user=actor, terms=contract.terms)
         notify(
             to=product.producer,
+            kind=Notification.Kind.INVITATION_ANSWERED,
+            key="answered",
+            params={"name": actor.get_full_name(), "accepted": True},
             template="invitation_answered",
-            subject=lambda: (
-                _("%(name)s accepted to co-produce %(product)s")
-                % {"name": actor.get_full_name(), "product": product.name}
-            ),
             contract=contract,
         )
     return contract
@@ -351,11 +346,10 @@ def contract_decline(*, contract: Contract, actor: User) -> Contract:
         contract_transition(contract=contract, to=Contract.Status.DECLINED, actor=actor)
         notify(
             to=contract.product.producer,
+            kind=Notification.Kind.INVITATION_ANSWERED,
+            key="answered",
+            params={"name": actor.get_full_name(), "accepted": False},
             template="invitation_answered",
-            subject=lambda: (
-                _("%(name)s declined to co-produce %(product)s")
-                % {"name": actor.get_full_name(), "product": contract.product.name}
-            ),
             contract=contract,
         )
     return contract
@@ -391,8 +385,51 @@ def contracts_expire(*, now: datetime | None = None) -> int:
             contract_transition(
                 contract=contract, to=Contract.Status.EXPIRED, actor=None, note="End date passed"
             )
+            for party in (contract.product.producer, contract.cocreator):
+                notify(
+                    to=party,
+                    kind=Notification.Kind.CONTRACT_EXPIRED,
+                    key="expired",
+                    template=None,
+                    contract=contract,
+                    with_link=False,
+                )
             expired += 1
     return expired
+
+
+def contracts_remind_expiring(*, now: datetime | None = None) -> int:
+    """Beat: both parties of an active contract are told once, within the 7 days before its
+    end date (in the producer's zone), that it is about to end. A new end date is told again.
+    Returns how many were told."""
+    now = now or timezone.now()
+    today_utc = now.astimezone(UTC).date()
+    due = (
+        Contract.objects.filter(
+            status=Contract.Status.ACTIVE,
+            end_date__gte=today_utc - timedelta(days=1),
+            end_date__lte=today_utc + timedelta(days=EXPIRY_NOTICE_DAYS + 1),
+        )
+        .select_related("product__producer__validation", "cocreator")
+        .order_by("pk")
+    )
+    told = 0
+    for contract in due.iterator(chunk_size=500):
+        today = timezone.localtime(now, producer_zone(contract.product.producer)).date()
+        if not 0 <= (contract.end_date - today).days <= EXPIRY_NOTICE_DAYS:
+            continue
+        with transaction.atomic():
+            for party in (contract.product.producer, contract.cocreator):
+                told += notify(
+                    to=party,
+                    kind=Notification.Kind.CONTRACT_EXPIRING,
+                    key=f"expiring:{contract.end_date}",
+                    params={"date": contract.end_date.isoformat()},
+                    template=None,
+                    contract=contract,
+                    with_link=False,
+                )
+    return told
 
 
 def _past_its_end(contract: Contract, now: datetime) -> bool:

@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.emails import email_person
 from accounts.exceptions import DomainError, InvalidTransition
-from accounts.models import User
+from accounts.models import Notification, User
+from accounts.notifications import notify
 from products.models import Affiliation, Plan, Product
 from products.money import price_range_error
 
@@ -143,14 +143,14 @@ def affiliation_request(*, product: Product, user: User) -> Affiliation:
             affiliation.requested_at = timezone.now()
             affiliation.decided_at = None
             affiliation.save(update_fields=["requested_at", "decided_at"])
-        email_person(
+        notify(
             product.producer,
-            subject=lambda: (
-                _("New affiliation request for %(product)s") % {"product": product.name}
-            ),
-            template="products/email/affiliation_requested",
-            context={"affiliation": affiliation},
+            Notification.Kind.AFFILIATION_REQUESTED,
+            key=f"affiliation:{affiliation.pk}:{affiliation.requested_at:%Y%m%d%H%M%S%f}",
+            params={"product": product.name},
             path=reverse("products:affiliates", args=[product.pk]),
+            email="products/email/affiliation_requested",
+            email_context={"affiliation": affiliation},
         )
     return affiliation
 
@@ -169,15 +169,14 @@ def affiliation_decide(*, affiliation: Affiliation, to: str, actor: User) -> Aff
         locked = _affiliation_transition(locked, to)
         locked.decided_at = timezone.now()
         locked.save(update_fields=["decided_at"])
-        email_person(
+        notify(
             locked.affiliate,
-            subject=lambda: (
-                _("Your affiliation to %(product)s: %(status)s")
-                % {"product": locked.product.name, "status": locked.get_status_display()}
-            ),
-            template="products/email/affiliation_decided",
-            context={"affiliation": locked},
+            Notification.Kind.AFFILIATION_DECIDED,
+            key=f"affiliation:{locked.pk}:{locked.decided_at:%Y%m%d%H%M%S%f}",
+            params={"product": locked.product.name, "status": locked.status},
             path=reverse("products:my_affiliations"),
+            email="products/email/affiliation_decided",
+            email_context={"affiliation": locked},
         )
     return locked
 

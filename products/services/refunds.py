@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
-from accounts.emails import email_person
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
-from accounts.models import User
+from accounts.models import Notification, User
+from accounts.notifications import GENERIC_EMAIL, notify
 from coproduction.reversal import reverse_amounts
 from products.models import PaymentAttempt, Refund, Sale
 from products.money import format_money
@@ -193,7 +193,6 @@ def _refund_succeeded(refund: Refund, reference: str) -> Refund:
             last_error="",
         )
         _reverse(sale, refund)
-        _email_refunded(sale, refund)
     return refund
 
 
@@ -213,6 +212,7 @@ def _reverse(sale: Sale, refund: Refund) -> None:
         to = Sale.Status.PARTIALLY_REFUNDED
     if sale.status != Sale.Status.CHARGED_BACK:
         transition(sale, to, reason=refund.reason or refund.get_kind_display())
+    _tell(sale, refund)
 
 
 def sale_chargeback(*, sale: Sale, actor: User | None, reason: str = "") -> Refund:
@@ -260,13 +260,40 @@ def refunds_retry(*, now: datetime | None = None) -> int:
     return sent
 
 
-def _email_refunded(sale: Sale, refund: Refund) -> None:
-    email_person(
-        sale.buyer,
-        subject=lambda: (
-            _("Refund of %(amount)s") % {"amount": format_money(refund.amount_minor, sale.currency)}
-        ),
-        template="products/email/refund",
-        context={"sale": sale, "refund": refund},
-        path=reverse("products:purchases"),
+def _tell(sale: Sale, refund: Refund) -> None:
+    """The buyer is told the money went back (a refund; a chargeback is their bank's doing),
+    and everyone whose share the reversal took from: the producer, cocreators, affiliates."""
+    from coproduction.models import LedgerEntry
+
+    money = {"amount_minor": refund.amount_minor, "currency": sale.currency}
+    product = {"product": sale.product.name}
+    if refund.kind == Refund.Kind.REFUND:
+        notify(
+            sale.buyer,
+            Notification.Kind.REFUND,
+            key=f"refund:{refund.pk}",
+            params={**product, **money},
+            path=reverse("products:purchase", args=[sale.pk]),
+            email="products/email/refund",
+            email_context={"sale": sale, "refund": refund},
+        )
+    kind = (
+        Notification.Kind.CHARGEBACK
+        if refund.kind == Refund.Kind.CHARGEBACK
+        else Notification.Kind.SALE_REFUNDED
     )
+    parties = set(
+        LedgerEntry.objects.filter(sale=sale, refund=refund, beneficiary__isnull=False)
+        .values_list("beneficiary_id", flat=True)
+        .distinct()
+    ) | {sale.product.producer_id}
+    for party in User.objects.filter(pk__in=parties).order_by("pk"):
+        notify(
+            party,
+            kind,
+            key=f"refund:{refund.pk}",
+            params={**product, **money},
+            path=reverse("products:sales") + f"?product={sale.product_id}",
+            email=GENERIC_EMAIL,
+            email_context={"sale": sale, "refund": refund},
+        )

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.emails import email_person
 from accounts.exceptions import DomainError
-from accounts.models import User
+from accounts.models import Notification, User
+from accounts.notifications import notify
 from products.models import Affiliation, PaymentAttempt, Product, Sale
 from products.payments import keys
 from products.payments.gateway import GatewayTimeout
@@ -144,10 +144,17 @@ def sale_pay(*, sale: Sale, token: str) -> Sale:
 
 
 def receipt_send(*, sale: Sale) -> None:
-    email_person(
+    """The buyer's receipt for a paid one-time sale: in the inbox and by email, once."""
+    notify(
         sale.buyer,
-        subject=lambda: _("Your purchase of %(product)s") % {"product": sale.product.name},
-        template="products/email/receipt",
-        context={"sale": sale},
-        path=reverse("products:purchases"),
+        Notification.Kind.RECEIPT,
+        key=f"sale:{sale.pk}",
+        params={
+            "product": sale.product.name,
+            "amount_minor": sale.amount_minor,
+            "currency": sale.currency,
+        },
+        path=reverse("products:purchase", args=[sale.pk]),
+        email="products/email/receipt",
+        email_context={"sale": sale},
     )

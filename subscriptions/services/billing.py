@@ -26,11 +26,8 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
 
-from accounts.emails import email_person
 from products.models import Plan, Sale
 from products.payments import keys
 from products.payments.gateway import GatewayResult
@@ -54,6 +51,7 @@ from products.payments.states import (
 )
 from subscriptions.models import Recurrence, Subscription
 from subscriptions.schedule import due_date
+from subscriptions.services import notices
 from subscriptions.services.lifecycle import (
     UNPAID_LIMIT,
     UNPAID_LIMIT_REASON,
@@ -407,6 +405,7 @@ def settle_paid_many(recurrences: list[LockedRecurrence], now: datetime) -> None
     Overdue, last installment) go one by one, each with its event."""
     if not recurrences:
         return
+    notices.paid_told_later([r.pk for r in recurrences])
     by_status: dict[str, list[int]] = defaultdict(list)
     for r in recurrences:
         by_status[r.status].append(r.pk)
@@ -467,7 +466,7 @@ def _awaiting_payment(recurrence: Recurrence, answer: GatewayResult, now: dateti
         values.update(slip_code=answer.reference, slip_expires_at=now + timedelta(days=SLIP_DAYS))
     transition(recurrence, Recurrence.Status.PENDING, reason="Waiting for payment", **values)
     if "slip_code" in values:
-        _email_slip(recurrence)
+        notices.slip_told(recurrence)
 
 
 def _declined(recurrence: Recurrence, now: datetime, *, message: str = "") -> None:
@@ -506,7 +505,9 @@ def _declined(recurrence: Recurrence, now: datetime, *, message: str = "") -> No
                 actor=None,
                 reason=f"Recurrence {recurrence.number} declined"
                 + (f"; retried on {retry_at:%Y-%m-%d}" if retry_at else ""),
+                tell=False,  # the decline below says it, with the update-card link
             )
+        notices.declined_told(recurrence, attempt=recurrence.attempts_made, retry_at=retry_at)
         if retry_at is None:
             mark_unpaid(recurrence, reason="Card declined on every retry")
 
@@ -612,16 +613,3 @@ def payments_expire(*, now: datetime | None = None) -> int:
             except Exception:
                 logger.exception("recurrence %s could not be expired", pk)
             failed.add(pk)
-
-
-def _email_slip(recurrence: Recurrence) -> None:
-    subscription = recurrence.subscription
-    email_person(
-        subscription.buyer,
-        subject=lambda: (
-            gettext("Your payment slip for %(product)s") % {"product": subscription.product.name}
-        ),
-        template="subscriptions/email/slip",
-        context={"subscription": subscription, "recurrence": recurrence},
-        path=reverse("subscriptions:detail", args=[subscription.pk]),
-    )

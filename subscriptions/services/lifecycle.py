@@ -15,6 +15,7 @@ from products.payments import keys
 from products.payments.gateway import get_gateway
 from products.payments.states import transition, transition_many
 from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
+from subscriptions.services import notices
 
 logger = logging.getLogger("coprod.billing")
 
@@ -23,9 +24,16 @@ UNPAID_LIMIT_REASON = f"{UNPAID_LIMIT} consecutive unpaid recurrences"
 
 
 def subscription_transition(
-    *, subscription: Subscription, to: str, actor: User | None, reason: str = ""
+    *,
+    subscription: Subscription,
+    to: str,
+    actor: User | None,
+    reason: str = "",
+    tell: bool = True,
 ) -> Subscription:
-    """Move a locked subscription through the table, recording who, when and why."""
+    """Move a locked subscription through the table, recording who, when and why, and telling
+    the buyer (or the producer, of a new subscriber) unless `tell` is False (the caller tells
+    it its own way: a declined card)."""
     current = Subscription.Status(subscription.status)
     if to not in Subscription.TRANSITIONS[current]:
         raise InvalidTransition(
@@ -44,13 +52,15 @@ def subscription_transition(
         fields += ["ended_at", "end_reason", "next_charge_date"]
         _close_outstanding(subscription, reason)
     subscription.save(update_fields=fields)
-    SubscriptionEvent.objects.create(
+    event = SubscriptionEvent.objects.create(
         subscription=subscription,
         from_status=current,
         to_status=to,
         actor=actor,
         reason=reason[:200],
     )
+    if tell:
+        notices.transition_told(subscription, event, actor)
     return subscription
 
 
