@@ -144,12 +144,16 @@ def _buyer_section(user) -> dict:
     purchases, more_purchases = _first(
         purchases_for_buyer(buyer=user).filter(subscription__isnull=True), 5
     )
+    slips, more_slips = _first(subscriptions.slips_to_pay(buyer=user, now=timezone.now()))
+    to_update, more_to_update = _first(subscriptions.payments_to_update(buyer=user))
     return {
         "purchases": purchases,
         "more_purchases": more_purchases,
         "subscriptions": subscriptions.buyer_subscriptions(buyer=user),
-        "to_update": list(subscriptions.payments_to_update(buyer=user)),
-        "slips": list(subscriptions.slips_to_pay(buyer=user, now=timezone.now())),
+        "to_update": to_update,
+        "more_to_update": more_to_update,
+        "slips": slips,
+        "more_slips": more_slips,
     }
 
 
