@@ -17,7 +17,8 @@ from config.feedback import act
 from config.htmx import redirect_page, render_page_or_partial
 from products.money import to_minor
 from products.payments import keys
-from products.payments.methods import family_of, methods_for_country
+from products.payments.methods import Family, family_of, methods_for_country
+from products.payments.slips import slip_pending
 from products.selectors import product_get_for_producer, product_get_public
 from products.views.sales import affiliate_cookie_name
 from subscriptions import selectors
@@ -95,9 +96,20 @@ def my_subscriptions(request):
 def detail(request, pk: int):
     subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
     form = _payment_form(subscription, initial={"method": subscription.method})
-    return render(
-        request, "subscriptions/detail.html", {"subscription": subscription, "form": form}
-    )
+    return render(request, "subscriptions/detail.html", _detail_context(subscription, form))
+
+
+def _detail_context(subscription: Subscription, form: UpdatePaymentForm) -> dict:
+    """The payment form only while there is a card to update (an ended subscription, or one
+    paid by slip or debit, has none); the slip still waiting to be paid, if any."""
+    editable = subscription.can_cancel and family_of(subscription.method) == Family.CARD
+    awaiting = next((r for r in subscription.recurrences.all() if r.is_awaiting_slip), None)
+    return {
+        "subscription": subscription,
+        "form": form if editable else None,
+        "slip": slip_pending(awaiting.sale) if awaiting else None,
+        "awaiting_slip": awaiting,
+    }
 
 
 def _payment_form(subscription: Subscription, data=None, **kwargs) -> UpdatePaymentForm:
@@ -132,12 +144,7 @@ def update_payment(request, pk: int):
     subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
     form = _payment_form(subscription, request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "subscriptions/detail.html",
-            {"subscription": subscription, "form": form},
-            status=200,
-        )
+        return render(request, "subscriptions/detail.html", _detail_context(subscription, form))
     act(
         request,
         lambda: subscribe.subscription_update_payment(

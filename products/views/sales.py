@@ -98,8 +98,13 @@ def purchases(request):
 
 @login_required
 def purchase(request, pk: int):
-    sale = get_object_or_404(selectors.purchases_for_buyer(buyer=request.user), pk=pk)
-    return render(request, "products/purchase.html", {"sale": sale})
+    sale = get_object_or_404(
+        selectors.purchases_for_buyer(buyer=request.user).select_related(
+            "subscription__plan", "recurrence"
+        ),
+        pk=pk,
+    )
+    return render(request, "products/purchase.html", {"sale": sale, "slip": slip_pending(sale)})
 
 
 @login_required
