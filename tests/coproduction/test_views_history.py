@@ -74,7 +74,13 @@ def test_both_sides_see_each_record_with_type_dates_user_and_status(
 
     assert list(response.context["changes"]) == [pending, refused]
     page = text(response)
-    for header in ("Type of change", "Request date", "Response date", "User responsible"):
+    for header in (
+        "Type of change",
+        "Request date",
+        "Cocreator response date",
+        "User responsible for the change",
+        "Request status",
+    ):
         assert header in page
     refused_row = page[page.index(f'id="change-{refused.pk}"') :]
     pending_row = page[
