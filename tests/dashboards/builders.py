@@ -51,6 +51,7 @@ def recurrence(
     amount_minor: int | None = None,
     slip_code: str = "",
     slip_expires_at=None,
+    next_attempt_at=None,
 ) -> Recurrence:
     """Installment `number` of `subscription` (its sale waiting for payment), in any state."""
     amount = amount_minor or subscription.plan.price_minor
@@ -75,7 +76,15 @@ def recurrence(
         window_closes_at=window_closes_at or timezone.now() + timedelta(days=5),
         slip_code=slip_code,
         slip_expires_at=slip_expires_at,
+        next_attempt_at=next_attempt_at,
     )
+
+
+def first_paid(subscription: Subscription, when) -> Subscription:
+    """Its first installment was paid at `when` (the start churn counts from)."""
+    recurrence(subscription, number=1, status=Recurrence.Status.PAID)
+    Recurrence.objects.filter(subscription=subscription, number=1).update(paid_at=when)
+    return subscription
 
 
 def one_time_slip(product, buyer, *, started_at=None) -> Sale:

@@ -14,7 +14,7 @@ from products.models import Plan
 from products.services.refunds import sale_refund
 from subscriptions import selectors
 from subscriptions.models import Recurrence, Subscription
-from tests.dashboards.builders import dashboard_queries, paid, recurrence
+from tests.dashboards.builders import dashboard_queries, first_paid, paid, recurrence
 from tests.factories import PlanFactory, ProductFactory, UserFactory
 from tests.sales.test_earnings import worked_case
 from tests.subscriptions.factories import SubscriptionFactory
@@ -190,12 +190,6 @@ def test_mrr_is_summed_exactly_then_rounded_once_per_currency():
 
 
 # ---------------------------------------------------------------- subscribers and churn
-
-
-def first_paid(sub, when):
-    recurrence(sub, number=1, status=Recurrence.Status.PAID)
-    Recurrence.objects.filter(subscription=sub, number=1).update(paid_at=when)
-    return sub
 
 
 def test_subscriber_counts_by_status():
