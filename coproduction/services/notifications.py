@@ -49,8 +49,8 @@ def notify(
 
 def screen(contract: Contract, user, change: ChangeRequest | None = None) -> str:
     """Where `user` answers (or reads about) this contract's event."""
-    if change is not None:
-        return reverse("coproduction:change_detail", args=[contract.pk, change.pk])
+    if change is not None:  # answered in the Change History, the request's row
+        return reverse("coproduction:history", args=[contract.pk])
     if user.pk == contract.cocreator_id:
         return reverse("coproduction:information", args=[contract.pk])
     return reverse("coproduction:product", args=[contract.product_id])

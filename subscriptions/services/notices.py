@@ -26,6 +26,11 @@ def _detail(subscription: Subscription) -> str:
     return reverse("subscriptions:detail", args=[subscription.pk])
 
 
+def _payment(subscription: Subscription) -> str:
+    """Where the buyer updates the card: the subscription's Payment details."""
+    return _detail(subscription) + "#payment"
+
+
 def _params(subscription: Subscription, **extra) -> dict:
     return {"product": subscription.product.name, **extra}
 
@@ -53,11 +58,7 @@ def transition_told(subscription: Subscription, event: SubscriptionEvent, actor)
     }.get(to)
     if kind is None:
         return
-    path = (
-        reverse("subscriptions:update_payment", args=[subscription.pk])
-        if kind == Kind.SUBSCRIPTION_OVERDUE
-        else _detail(subscription)
-    )
+    path = _payment(subscription) if kind == Kind.SUBSCRIPTION_OVERDUE else _detail(subscription)
     notify(
         subscription.buyer,
         kind,
@@ -78,7 +79,7 @@ def declined_told(recurrence: Recurrence, *, attempt: int, retry_at: datetime | 
         Kind.PAYMENT_DECLINED,
         key=f"recurrence:{recurrence.pk}:{attempt}",
         params=_params(subscription, retry_at=retry_at.isoformat() if retry_at else None),
-        path=reverse("subscriptions:update_payment", args=[subscription.pk]),
+        path=_payment(subscription),
         email=GENERIC_EMAIL,
         email_context={"subscription": subscription, "retry_at": retry_at},
     )

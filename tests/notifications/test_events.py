@@ -144,7 +144,7 @@ def test_a_change_request_and_its_answers(product, producer, cocreator, commit):
             contract=contract, actor=producer, **change_fields(contract, commission_percent=15)
         )
     (asked,) = told(cocreator, Kind.CHANGE_REQUESTED)
-    assert asked.path == f"/co-productions/{contract.pk}/history/{change.pk}/"
+    assert asked.path == f"/co-productions/{contract.pk}/history/"
     with commit():
         change_request_refuse(change=change, actor=cocreator)
     (answer,) = told(producer, Kind.REQUEST_ANSWERED)
@@ -171,7 +171,7 @@ def test_a_termination_request_reaches_the_other_side(
             change = contract_request_end(contract=contract, actor=cocreator)
             answerer, requester = producer, cocreator
     (asked,) = told(answerer, Kind.TERMINATION_REQUESTED)
-    assert asked.path == f"/co-productions/{contract.pk}/history/{change.pk}/"
+    assert asked.path == f"/co-productions/{contract.pk}/history/"
     assert told(requester, Kind.TERMINATION_REQUESTED) == []
     with commit():
         change_request_accept(change=change, actor=answerer)
@@ -221,12 +221,12 @@ def test_a_declined_card_tells_the_buyer_with_the_update_link_once_per_try(commi
         run_billing_day(date(2025, 2, 11))  # the same day again: nothing new
     declined = told(buyer, Kind.PAYMENT_DECLINED)
     assert len(declined) == 2  # the 10th and the retry on the 11th
-    assert {n.path for n in declined} == {f"/subscriptions/{subscription.pk}/payment/"}
+    assert {n.path for n in declined} == {f"/subscriptions/{subscription.pk}/#payment"}
     # Overdue came with the first decline: said once, by the decline's own words.
     assert told(buyer, Kind.SUBSCRIPTION_OVERDUE) == []
     messages = [m for m in mails_to(mailoutbox, buyer) if "declined" in m.subject]
     assert len(messages) == 2
-    assert f"/subscriptions/{subscription.pk}/payment/" in messages[0].body
+    assert f"/subscriptions/{subscription.pk}/#payment" in messages[0].body
     assert "We will try again on Feb 11, 2025" in messages[0].body
 
 
