@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
-from django_countries.fields import CountryField
+from django_countries.fields import Country, CountryField
 
 from products.fields import MoneyField
 from products.models import MAX_AFFILIATE_PERCENT, Affiliation, Plan, Product
@@ -275,6 +275,7 @@ class CheckoutForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        self._say_method_not_offered()
         method = cleaned.get("method")
         if method == Method.CARD and not cleaned.get("card_number", "").strip():
             self.add_error("card_number", _("Enter the card number."))
@@ -284,6 +285,23 @@ class CheckoutForm(forms.Form):
         ):
             cleaned["card_number"] = "tok_approved"  # the wallet authorizes in its own window
         return cleaned
+
+    def _say_method_not_offered(self) -> None:
+        """A method that exists but not in the chosen country is named, with the country, in
+        words ("Boleto Bancário is not available in Mexico."), never Django's "boleto is not one
+        of the available choices"."""
+        chosen = self.data.get("method", "") if self.is_bound else ""
+        if not self.has_error("method") or chosen not in Method.values:
+            return
+        country = self.cleaned_data.get("country")
+        if not country:
+            return
+        self.errors.pop("method")
+        self.add_error(
+            "method",
+            _("%(method)s is not available in %(country)s. Choose another payment method.")
+            % {"method": Method(chosen).label, "country": Country(code=country).name},
+        )
 
 
 class RefundForm(forms.Form):

@@ -20,7 +20,15 @@ class SubscribeForm(CheckoutForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("second_card_number", "").strip() and not cleaned.get("second_card_amount"):
+        if cleaned.get("method") != Method.CARD:
+            # Only a credit card splits the first payment; the fields are hidden for any other
+            # method, so what was typed there before switching is dropped, not charged.
+            cleaned["second_card_number"] = ""
+            cleaned["second_card_amount"] = None
+            self.errors.pop("second_card_amount", None)
+        elif cleaned.get("second_card_number", "").strip() and not cleaned.get(
+            "second_card_amount"
+        ):
             self.add_error("second_card_amount", _("Enter how much goes on the second card."))
         if self.has_error("checkout_key"):  # a hidden field: its own error would never show
             self.add_error(

@@ -207,7 +207,13 @@ def test_checkout_and_subscribe_run_without_console_errors(page, live_server):
     page.goto(f"/p/{plan.product.pk}/subscribe/{plan.pk}/")
     page.get_by_label("Country").select_option("BR")
     page.wait_for_load_state("networkidle")
+    # Two cards only for the credit card.
+    page.get_by_label("Boleto Bancário").check()
+    expect(page.locator("#two-cards")).to_be_hidden()
+    page.get_by_label("PayPal").check()
+    expect(page.locator("#two-cards")).to_be_hidden()
     page.get_by_label("Credit card").check()
+    expect(page.locator("#two-cards")).to_be_visible()
     page.get_by_label("Card number", exact=True).fill("4242 4242 4242 4242")
     page.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_text("You subscribed to")).to_be_visible()

@@ -243,7 +243,8 @@ def test_method_not_offered_in_the_country_is_refused(client, world):
     )
     assert response.status_code == 200
     page = text(response)
-    assert "boleto is not one of the available choices" in page
+    assert "Boleto Bancário is not available in United States" in page
+    assert "not one of the available choices" not in page  # said in words, not a code
     assert not Subscription.objects.filter(buyer=world.other_buyer).exists()
 
 
