@@ -3,11 +3,11 @@
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.template.loader import render_to_string
 
 from accounts.locales import recipient
 from accounts.tasks import send_email
+from config.site import absolute_url
 
 
 def email_person(
@@ -18,7 +18,7 @@ def email_person(
     becomes `url` in the context, absolute."""
     context = {"user": user, **context}
     if path is not None:
-        context["url"] = settings.SITE_URL + path
+        context["url"] = absolute_url(path)
     with recipient(user):
         send_email.delay_on_commit(
             to=user.email,

@@ -20,7 +20,7 @@ from coproduction import selectors
 from coproduction.forms import AcceptForm, ChangeForm, ContractTermsForm, InviteForm
 from coproduction.models import ChangeRequest, Contract, EmailLink
 from coproduction.services import changes, contracts
-from coproduction.services.links import email_link_use
+from coproduction.services.links import LinkSpent, email_link_use
 from coproduction.services.shares import ShareTerms
 from products.selectors import product_get_for_producer
 
@@ -375,12 +375,21 @@ def change_answer(request, pk: int, change_pk: int, action: str):
 
 @login_required
 def email_link(request, token: str):
-    """An emailed link: spend it, then go to the screen where the request is answered."""
+    """An emailed link: spend it, then go to the screen where the request is answered. A link
+    of theirs already used or expired still lands there (with a word why), not on the
+    dashboard; only a link that is not theirs or not valid goes to the dashboard."""
     try:
         link = email_link_use(token=token, user=request.user)
+    except LinkSpent as exc:
+        messages.info(request, exc.message)
+        return _link_screen(request, exc.link)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("dashboard")
+    return _link_screen(request, link)
+
+
+def _link_screen(request, link: EmailLink):
     contract = link.contract
     if link.purpose == EmailLink.Purpose.CHANGE or link.change_request_id:
         return redirect("coproduction:history", pk=contract.pk)

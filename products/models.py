@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.locales import end_of_day, user_zone
+from config.site import absolute_url
 from products.money import Currency, format_money
 
 # An affiliate's commission is a share of the net; the producer always keeps part of it.
@@ -221,7 +222,7 @@ class Affiliation(models.Model):
 
     @property
     def link(self) -> str:
-        return f"{settings.SITE_URL}{self.product.get_absolute_url()}?a={self.code}"
+        return f"{absolute_url(self.product.get_absolute_url())}?a={self.code}"
 
 
 class Sale(models.Model):

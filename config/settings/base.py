@@ -257,8 +257,11 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Absolute links in emails.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address the app is served at: absolute links in emails and affiliate links
+# (config.site.absolute_url). By default where `make run` serves it: PORT, else 8000.
+SITE_URL = (
+    os.environ.get("SITE_URL") or f"http://localhost:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")
 
 # The payment gateway implementation (the simulator until a real provider is wired in).
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "products.payments.gateway.SimulatedGateway")

@@ -460,7 +460,10 @@ def test_a_link_used_twice_says_it_was_already_used(client, invitation):
 
     assert response.status_code == 200
     assert "This link was already used" in text(response)
-    assert response.redirect_chain[0][0] == reverse("dashboard")
+    # It lands where the request is, not on the dashboard.
+    assert response.redirect_chain[0][0] == reverse(
+        "coproduction:information", args=[invitation.contract.pk]
+    )
 
 
 def test_another_users_link_shows_a_message_and_gives_no_access(client, invitation):
