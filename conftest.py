@@ -2,8 +2,15 @@
 
 import os
 
+from hypothesis import settings as hypothesis_settings
+
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Property tests run services against PostgreSQL on shared CI machines: an example's time
+# varies with the load, so no example has a deadline (a slow one is not a wrong one).
+hypothesis_settings.register_profile("project", deadline=None)
+hypothesis_settings.load_profile("project")
 
 
 def pytest_configure(config):

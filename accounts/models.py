@@ -205,9 +205,13 @@ class Notification(models.Model):
         AFFILIATION_DECIDED = "affiliation_decided", _("Affiliation decision")
         VALIDATION_DECIDED = "validation_decided", _("Account validated or rejected")
 
+    # No foreign-key constraint in the database: its check would take KEY SHARE on the
+    # recipient's row, so telling someone inside a payment would wait on anything holding that
+    # person's row (tests/sales/test_lock_scope.py). Deleting a user still deletes these (ORM).
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
+        db_constraint=False,
         related_name="notifications",
         verbose_name=_("recipient"),
     )

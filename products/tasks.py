@@ -21,3 +21,11 @@ def retry_refunds() -> int:
 @shared_task(name="products.reconcile_attempts")
 def reconcile_attempts() -> int:
     return attempts_reconcile()
+
+
+@shared_task(name="products.send_receipt")
+def send_receipt(sale_id: int) -> None:
+    from products.models import Sale
+    from products.services.sales import receipt_send
+
+    receipt_send(sale=Sale(pk=sale_id))

@@ -107,10 +107,10 @@ class OneTimeSales:
         return {s.pk for s in sales if s.status == Sale.Status.PENDING}
 
     def paid(self, sales, now):
-        from products.services.sales import receipt_send
+        from products.services.sales import receipt_send_later
 
         for sale in sales:
-            receipt_send(sale=sale)
+            receipt_send_later(sale=sale)
 
     def attention(self, sales, now):
         pass

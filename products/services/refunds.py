@@ -192,7 +192,9 @@ def _refund_succeeded(refund: Refund, reference: str) -> Refund:
             next_try_at=None,
             last_error="",
         )
+        was_paid = sale.is_paid
         _reverse(sale, refund)
+        _tell(sale, refund, shared=was_paid)
     return refund
 
 
@@ -212,7 +214,6 @@ def _reverse(sale: Sale, refund: Refund) -> None:
         to = Sale.Status.PARTIALLY_REFUNDED
     if sale.status != Sale.Status.CHARGED_BACK:
         transition(sale, to, reason=refund.reason or refund.get_kind_display())
-    _tell(sale, refund)
 
 
 def sale_chargeback(*, sale: Sale, actor: User | None, reason: str = "") -> Refund:
@@ -233,7 +234,9 @@ def sale_chargeback(*, sale: Sale, actor: User | None, reason: str = "") -> Refu
         sale.refunded_minor += left
         sale.save(update_fields=["refunded_minor"])
         transition(refund, Refund.Status.SUCCEEDED, actor=actor, finished_at=timezone.now())
+        was_paid = sale.is_paid
         _reverse(sale, refund)
+        _tell(sale, refund, shared=was_paid)
     return refund
 
 
@@ -260,9 +263,10 @@ def refunds_retry(*, now: datetime | None = None) -> int:
     return sent
 
 
-def _tell(sale: Sale, refund: Refund) -> None:
+def _tell(sale: Sale, refund: Refund, *, shared: bool) -> None:
     """The buyer is told the money went back (a refund; a chargeback is their bank's doing),
-    and everyone whose share the reversal took from: the producer, cocreators, affiliates."""
+    and, when the sale had been split (`shared`), everyone whose share the reversal took from:
+    the producer, cocreators, affiliates. Money that came late for a dead sale was nobody's."""
     from coproduction.models import LedgerEntry
 
     money = {"amount_minor": refund.amount_minor, "currency": sale.currency}
@@ -277,6 +281,8 @@ def _tell(sale: Sale, refund: Refund) -> None:
             email="products/email/refund",
             email_context={"sale": sale, "refund": refund},
         )
+    if not shared:
+        return
     kind = (
         Notification.Kind.CHARGEBACK
         if refund.kind == Refund.Kind.CHARGEBACK

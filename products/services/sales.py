@@ -143,8 +143,18 @@ def sale_pay(*, sale: Sale, token: str) -> Sale:
     raise DomainError(_(last.message) if last and last.message else _("The payment was not made."))
 
 
+def receipt_send_later(*, sale: Sale) -> None:
+    """From inside the payment's transaction: the receipt is written once it commits, in a
+    task, so paying never waits on the buyer's row (the inbox row's foreign key would)."""
+    from products.tasks import send_receipt
+
+    pk = sale.pk
+    transaction.on_commit(lambda: send_receipt.delay(pk))
+
+
 def receipt_send(*, sale: Sale) -> None:
     """The buyer's receipt for a paid one-time sale: in the inbox and by email, once."""
+    sale = Sale.objects.select_related("product", "buyer").get(pk=sale.pk)
     notify(
         sale.buyer,
         Notification.Kind.RECEIPT,

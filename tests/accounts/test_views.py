@@ -14,7 +14,12 @@ LOGIN_ONLY = [
     "dashboard",
     "accounts:validation",
     "accounts:settings",
+    "accounts:inbox",
+    "accounts:bell",
+    "accounts:inbox_preferences",
 ]
+# POST only (and one per notification): tests/notifications/test_inbox_views.py.
+INBOX_ACTIONS = ["accounts:inbox_read", "accounts:inbox_open"]
 # The language switcher works for anyone (tests/accounts/test_language.py).
 PUBLIC = ["accounts:language"]
 IDENTITY = {"legal_name": "Maria da Silva", "country": "BR", "tax_document": "123.456.789-09"}
@@ -28,7 +33,7 @@ def test_the_tables_list_every_accounts_url():
     from accounts.urls import urlpatterns as accounts_urls
 
     names = {f"accounts:{p.name}" for p in accounts_urls}
-    assert names | {"dashboard"} == set(LOGIN_ONLY) | set(PUBLIC)
+    assert names | {"dashboard"} == set(LOGIN_ONLY) | set(PUBLIC) | set(INBOX_ACTIONS)
 
 
 @pytest.mark.parametrize("name", LOGIN_ONLY)

@@ -50,7 +50,7 @@ def test_only_active_contracts_whose_end_date_passed_expire():
     assert {s: status(c) for s, c in closed.items()} == {s: s for s in closed}
 
 
-def test_expiry_writes_an_event_without_an_actor_and_sends_no_email(
+def test_expiry_writes_an_event_without_an_actor_and_tells_both_parties_once(
     mailoutbox, django_capture_on_commit_callbacks
 ):
     contract = ContractFactory(active=True, end_date=day(-1))
@@ -66,7 +66,12 @@ def test_expiry_writes_an_event_without_an_actor_and_sends_no_email(
         Status.EXPIRED,
         "End date passed",
     )
-    assert mailoutbox == []
+    # SPEC (Notifications): contract expiry is told on the day, to both parties, once.
+    recipients = sorted(m.to[0] for m in mailoutbox)
+    assert recipients == sorted([contract.product.producer.email, contract.cocreator.email])
+    with django_capture_on_commit_callbacks(execute=True):
+        contracts_expire(now=NOON)
+    assert len(mailoutbox) == 2
 
 
 @pytest.mark.parametrize("kind", list(ChangeRequest.Kind))
