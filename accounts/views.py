@@ -52,8 +52,9 @@ def dashboard(request):
 
 
 def _roles(user) -> dict[str, bool]:
-    """Which sections apply, in one query: producer (has a product), cocreator (was ever
-    invited), buyer (bought or subscribed)."""
+    """Which sections apply, in one query: producer (has a product), cocreator (invited, or
+    has or had a contract; a declined or withdrawn invitation alone is not), buyer (bought or
+    subscribed)."""
     from django.db.models import Exists, OuterRef
 
     from accounts.models import User
@@ -65,7 +66,11 @@ def _roles(user) -> dict[str, bool]:
         User.objects.filter(pk=user.pk)
         .annotate(
             producer=Exists(Product.objects.filter(producer=OuterRef("pk"))),
-            cocreator=Exists(Contract.objects.filter(cocreator=OuterRef("pk"))),
+            cocreator=Exists(
+                Contract.objects.filter(cocreator=OuterRef("pk")).exclude(
+                    status__in=[Contract.Status.DECLINED, Contract.Status.CANCELED]
+                )
+            ),
             buyer=Exists(Sale.objects.filter(buyer=OuterRef("pk")))
             | Exists(Subscription.objects.filter(buyer=OuterRef("pk"))),
         )
@@ -100,8 +105,11 @@ def _producer_section(user, zone, today) -> dict:
         )
     )
     affiliations, more_affiliations = _first(coproduction.affiliations_waiting(producer=user))
+    report = reports.producer_report(producer=user, zone=zone, today=today)
     return {
-        "report": reports.producer_report(producer=user, zone=zone, today=today),
+        "report": report,
+        # With no sale this month the top list is empty: the products themselves, then.
+        "products": [] if report.top_products else _products(user),
         "mrr": subscriptions.mrr_by_currency(producer=user),
         "subscribers": subscriptions.subscriber_figures(
             producer=user, month_start=month_start, now=now
@@ -115,6 +123,12 @@ def _producer_section(user, zone, today) -> dict:
         "more_affiliations": more_affiliations,
         "answered_days": coproduction.ANSWERED_DAYS,
     }
+
+
+def _products(user) -> list:
+    from coproduction.selectors import products_for_producer
+
+    return list(products_for_producer(producer=user)[:5])
 
 
 def _cocreator_section(user, zone, today) -> dict:

@@ -62,6 +62,12 @@ def test_only_the_sections_of_the_roles_a_person_has():
     assert seen == {"producer": {"producer"}, "buyer": {"buyer"}, "cocreator": {"cocreator"}}
 
 
+def test_a_declined_invitation_alone_makes_no_cocreator_section(client):
+    declined = ContractFactory(declined=True)
+    ContractFactory(canceled=True, cocreator=declined.cocreator)
+    assert 'id="dash-cocreator"' not in html_of(client, declined.cocreator)
+
+
 def test_no_one_sees_another_producers_money(client):
     producer = UserFactory(validated=True)
     paid(ProductFactory(producer=producer, name="Mine"), 1, amount_minor=12345)
