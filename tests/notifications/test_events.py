@@ -366,3 +366,39 @@ def test_affiliation_requests_and_decisions_are_told(product, producer, commit):
     assert len(told(producer, Kind.AFFILIATION_REQUESTED)) == 1
     (decided,) = told(affiliate, Kind.AFFILIATION_DECIDED)
     assert decided.title == "Your affiliation to Data Course: Approved"
+
+
+def test_an_unpaid_slip_makes_the_subscription_overdue_and_says_so_once(commit):
+    from tests.subscriptions.factories import rerun_all_tasks
+    from tests.subscriptions.test_billing_timetravel import confirm
+
+    with commit():
+        subscription = subscribe_on(
+            date(2025, 1, 10), PlanFactory(), method="boleto", country="BR", token=""
+        )
+    (first,) = Recurrence.objects.filter(subscription=subscription)
+    with time_machine.travel(at(date(2025, 1, 11)), tick=False), commit():
+        assert confirm(first, "evt-1") == "processed"
+    with commit():
+        run_billing(date(2025, 1, 12), date(2025, 2, 25))
+        rerun_all_tasks(date(2025, 2, 25))
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.OVERDUE
+    (overdue,) = told(subscription.buyer, Kind.SUBSCRIPTION_OVERDUE)
+    assert overdue.path == f"/subscriptions/{subscription.pk}/#payment"
+    assert len(told(subscription.buyer, Kind.SLIP_ISSUED)) == 2
+
+
+def test_the_last_installment_ends_the_subscription_and_says_so_once(commit):
+    from tests.subscriptions.factories import rerun_all_tasks
+
+    plan = PlanFactory(installments=2)
+    with commit():
+        subscription = subscribe_on(date(2025, 1, 10), plan)
+        run_billing(date(2025, 1, 11), date(2025, 2, 12))
+        rerun_all_tasks(date(2025, 2, 12))
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.EXPIRED
+    assert len(told(subscription.buyer, Kind.SUBSCRIPTION_EXPIRED)) == 1
+    assert len(told(subscription.buyer, Kind.RECEIPT)) == 2
+    assert len(told(plan.product.producer, Kind.NEW_SUBSCRIBER)) == 1
