@@ -299,3 +299,16 @@ def test_nothing_to_act_on_shows_no_action_card(client):
     buyer = UserFactory()
     SubscriptionFactory(buyer=buyer, status=Subscription.Status.ACTIVE)
     assert "Needs your action" not in html_of(client, buyer)
+
+
+def test_in_portuguese_money_reads_the_reader_way_and_chart_coordinates_stay_numbers(client):
+    import re
+
+    producer = UserFactory(validated=True, language="pt-br")
+    paid(ProductFactory(producer=producer), 1, amount_minor=123456)
+
+    html = html_of(client, producer)
+
+    assert "R$\xa01.234,56" in html
+    assert re.search(r'<rect x="[0-9.]+" y="[0-9.]+" width="[0-9.]+"', html)
+    assert not re.search(r'(x|y|width|height)="[0-9]+,[0-9]', html)
