@@ -29,3 +29,11 @@ def send_receipt(sale_id: int) -> None:
     from products.services.sales import receipt_send
 
     receipt_send(sale=Sale(pk=sale_id))
+
+
+@shared_task(name="products.remind_slips")
+def remind_slips() -> int:
+    """Hourly: a one-time sale's slip expiring within a day is told to its buyer, once."""
+    from products.services.sales import slips_remind
+
+    return slips_remind()

@@ -228,6 +228,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.send_reminders",
         "schedule": crontab(minute=20),
     },
+    "remind-slips": {
+        "task": "products.remind_slips",
+        "schedule": crontab(minute=22),
+    },
     "remind-expiring-contracts": {
         "task": "coproduction.remind_expiring_contracts",
         "schedule": crontab(minute=25),

@@ -116,7 +116,9 @@ class OneTimeSales:
         pass
 
     def awaiting(self, sale, result, now):
-        pass
+        from products.services.sales import slip_told
+
+        slip_told(sale=sale)
 
     def refused(self, sale, result, now):
         pass

@@ -4,6 +4,8 @@ Money rule: never call the gateway inside a transaction. The attempt is recorded
 committed, the gateway called with the attempt's idempotency key, then the outcome recorded
 (and the ledger written) by products.payments.services."""
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.exceptions import DomainError
 from accounts.models import Notification, User
-from accounts.notifications import notify
+from accounts.notifications import GENERIC_EMAIL, notify
 from products.models import Affiliation, PaymentAttempt, Product, Sale
 from products.payments import keys
 from products.payments.gateway import GatewayTimeout
@@ -24,6 +26,7 @@ from products.payments.services import (
     attempts_start,
     payments_collect,
 )
+from products.payments.slips import is_cash, slip_days
 from products.services.refunds import sale_chargeback, sale_refund  # noqa: F401 (re-exported)
 
 
@@ -150,6 +153,53 @@ def receipt_send_later(*, sale: Sale) -> None:
 
     pk = sale.pk
     transaction.on_commit(lambda: send_receipt.delay(pk))
+
+
+def slip_told(*, sale: Sale) -> None:
+    """A one-time sale's cash slip was issued: the buyer finds it in the inbox and by email.
+    (A recurrence's slip is told by subscriptions.services.notices.)"""
+    if sale.subscription_id or not is_cash(sale.method):
+        return
+    notify(
+        sale.buyer,
+        Notification.Kind.SLIP_ISSUED,
+        key=f"sale:{sale.pk}",
+        params={"product": sale.product.name},
+        path=reverse("products:slip", args=[sale.pk]),
+        email=GENERIC_EMAIL,
+    )
+
+
+def slips_remind(*, now=None) -> int:
+    """Beat: the day before a one-time sale's slip expires, remind the buyer, once."""
+    now = now or timezone.now()
+    issued_after = now - timedelta(days=slip_days())
+    due = (
+        PaymentAttempt.objects.filter(
+            status=PaymentAttempt.Status.PENDING,
+            sale__subscription__isnull=True,
+            sale__status=Sale.Status.PENDING,
+            started_at__gt=issued_after,
+            started_at__lte=issued_after + timedelta(days=1),
+        )
+        .select_related("sale__product", "sale__buyer")
+        .order_by("pk")
+    )
+    told = 0
+    for attempt in due.iterator(chunk_size=500):
+        sale = attempt.sale
+        if not is_cash(sale.method):
+            continue
+        with transaction.atomic():
+            told += notify(
+                sale.buyer,
+                Notification.Kind.SLIP_EXPIRING,
+                key=f"sale:{sale.pk}:{attempt.number}",
+                params={"product": sale.product.name},
+                path=reverse("products:slip", args=[sale.pk]),
+                email=GENERIC_EMAIL,
+            )
+    return told
 
 
 def receipt_send(*, sale: Sale) -> None:

@@ -402,3 +402,23 @@ def test_the_last_installment_ends_the_subscription_and_says_so_once(commit):
     assert len(told(subscription.buyer, Kind.SUBSCRIPTION_EXPIRED)) == 1
     assert len(told(subscription.buyer, Kind.RECEIPT)) == 2
     assert len(told(plan.product.producer, Kind.NEW_SUBSCRIBER)) == 1
+
+
+def test_a_one_time_slip_is_told_when_issued_and_the_day_before_it_expires(commit):
+    from products.payments.slips import slip_days
+    from products.services.sales import slips_remind as one_time_slips_remind
+
+    product = ProductFactory(name="Boleto Course")
+    with commit():
+        sale = buy(product, method="boleto", country="BR", token="")
+    assert sale.status == sale.Status.PENDING
+    (issued,) = told(sale.buyer, Kind.SLIP_ISSUED)
+    assert issued.path == f"/purchases/{sale.pk}/slip/"
+    expires = sale.attempts.get().started_at + timedelta(days=slip_days())
+    with time_machine.travel(expires - timedelta(days=2), tick=False), commit():
+        assert one_time_slips_remind() == 0
+    with time_machine.travel(expires - timedelta(hours=3), tick=False), commit():
+        assert one_time_slips_remind() == 1
+        assert one_time_slips_remind() == 0
+    (reminder,) = told(sale.buyer, Kind.SLIP_EXPIRING)
+    assert reminder.title == "Your payment slip for Boleto Course expires tomorrow"
