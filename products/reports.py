@@ -11,6 +11,7 @@ from babel.numbers import format_compact_decimal, format_decimal
 from django.db.models import (
     BigIntegerField,
     Count,
+    Exists,
     OuterRef,
     Prefetch,
     Q,
@@ -605,6 +606,26 @@ def _coproduced_product_ids(user: User) -> QuerySet:
     )
 
 
+def _cocreator_visible(user: User) -> Q:
+    """The sales a cocreator sees: of the products they co-produce, except that once a contract
+    ended or expired, sales paid after it stopped being in force are not theirs to see (the
+    earlier ones still are), unless they still earned on them (automatic sales recovery)."""
+    from coproduction.dates import contract_in_force_until
+
+    visible = Q(pk__in=[])
+    contracts = Contract.objects.filter(
+        cocreator=user, status__in=ACCEPTED_CONTRACTS
+    ).select_related("product__producer__validation")
+    for contract in contracts:
+        scope = Q(product_id=contract.product_id)
+        until = contract_in_force_until(contract)
+        if until is not None:
+            scope &= Q(paid_at__lt=until)
+        visible |= scope
+    earned = LedgerEntry.objects.filter(sale=OuterRef("pk"), beneficiary=user, role=COCREATOR)
+    return visible | Q(Exists(earned))
+
+
 def sales_products(*, user: User, role: str) -> QuerySet[Product]:
     """The products whose sales the user sees in this role: the product filter's choices."""
     if role == PRODUCER:
@@ -642,7 +663,7 @@ def sales_for_role(*, user: User, role: str, product_id: int | None = None) -> Q
             )
         )
     elif role == COCREATOR:
-        sales = sales.filter(product_id__in=_coproduced_product_ids(user)).select_related("product")
+        sales = sales.filter(_cocreator_visible(user)).select_related("product")
     else:
         sales = sales.filter(affiliation__affiliate=user).select_related("product")
     if role != PRODUCER:

@@ -34,6 +34,7 @@ ROUTES = [
     ("products:purchases", _none, "get", None, BUYER, 200),
     ("products:purchase", _sale, "get", None, BUYER, 200),
     ("products:purchase_refund", _sale, "get", None, BUYER, 200),
+    ("products:slip", _sale, "get", None, BUYER, 200),
     ("products:purchase_refund", _sale, "post", {}, BUYER, 302),
     ("products:sale_refund", _sale, "get", None, PRODUCER, 200),
     ("products:sale_refund", _sale, "post", {"amount": "10.00"}, PRODUCER, 302),

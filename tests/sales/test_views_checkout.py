@@ -222,7 +222,11 @@ def test_a_cash_slip_is_issued_and_the_sale_waits(client, buyer, product):
 @pytest.mark.parametrize(
     "overrides, field, error",
     [
-        ({"method": "boleto", "country": "US"}, "method", "Select a valid choice"),
+        (
+            {"method": "boleto", "country": "US"},
+            "method",
+            "Boleto Bancário is not available in United States of America.",
+        ),
         ({"method": ""}, "method", "This field is required."),
         ({"card_number": ""}, "card_number", "Enter the card number."),
         ({"card_number": "   "}, "card_number", "Enter the card number."),
