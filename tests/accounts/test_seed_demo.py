@@ -57,3 +57,16 @@ def test_seed_demo_is_idempotent_and_every_readme_login_works(client):
     statuses = set(Affiliation.objects.values_list("affiliate__email", "status"))
     assert ("affiliate2@demo.test", "pending") in statuses
     assert ("affiliate1@demo.test", "approved") in statuses
+
+
+def test_the_demo_has_something_waiting_in_the_cocreators_inbox():
+    from accounts.models import Notification
+    from coproduction.models import Contract
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    caio = User.objects.get(email="cocreator@demo.test")
+    assert Contract.objects.filter(cocreator=caio, status=Contract.Status.PENDING).count() == 1
+    assert (
+        Notification.objects.filter(recipient=caio, kind=Notification.Kind.INVITATION).count() == 1
+    )

@@ -112,6 +112,7 @@ class Command(BaseCommand):
         )
         self._coproduction_and_sales(course, users)
         self._subscriptions(club, users)
+        self._invitation(club, users)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. Password for every demo login: {DEMO_PASSWORD}")
         )
@@ -176,6 +177,29 @@ class Command(BaseCommand):
             sale_refund(
                 sale=refunded, actor=course.producer, amount_minor=5000, reason="Demo refund"
             )
+
+    def _invitation(self, club: Product, users: dict[str, User]) -> None:
+        """Caio is invited to co-produce the club: it waits in his inbox and on his dashboard."""
+        from coproduction.services.contracts import contract_invite
+
+        caio = users["cocreator@demo.test"]
+        if Contract.objects.filter(product=club, cocreator=caio).exists():
+            return
+        contract_invite(
+            product=club,
+            actor=club.producer,
+            cocreator_email=caio.email,
+            role=Contract.Role.EXPERT,
+            coproduction_model=Contract.CoproductionModel.REVENUE_SHARE,
+            automatic_sales_recovery=False,
+            terms_accepted=True,
+            end_date=None,
+            sales_scope=Contract.SalesScope.ALL,
+            all_affiliates=True,
+            affiliates=(),
+            commission_percent=15,
+            affiliate_commission_percent=None,
+        )
 
     def _subscriptions(self, club: Product, users: dict[str, User]) -> None:
         """Three Growth Club subscriptions whose second installment is due today, so the
