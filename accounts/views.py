@@ -4,6 +4,7 @@ switcher and the account settings."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -12,7 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import services
 from accounts.exceptions import DomainError
 from accounts.forms import AccountSettingsForm, LanguageForm, ValidationForm
-from accounts.models import AccountValidation
+from accounts.locales import local_date, user_zone
+from accounts.models import AccountValidation, User
 from accounts.tax_documents import tax_document_display
 
 
@@ -31,17 +33,11 @@ def dashboard(request):
     """One section per role the person has, producer first: each composes its app's selectors
     in a fixed number of queries, whatever the number of sales, subscriptions or contracts.
     Months and dates are the viewer's (their zone's local month)."""
-    from accounts.locales import local_date, user_zone
-
     user = request.user
     zone = user_zone(user)
     today = local_date(user)
     roles = _roles(user)
-    context = {
-        "validation": getattr(user, "validation", None),
-        "roles": roles,
-        "today": today,
-    }
+    context = {"validation": getattr(user, "validation", None)}
     if roles["producer"]:
         context["producer"] = _producer_section(user, zone, today)
     if roles["cocreator"]:
@@ -55,9 +51,6 @@ def _roles(user) -> dict[str, bool]:
     """Which sections apply, in one query: producer (has a product), cocreator (invited, or
     has or had a contract; a declined or withdrawn invitation alone is not), buyer (bought or
     subscribed)."""
-    from django.db.models import Exists, OuterRef
-
-    from accounts.models import User
     from coproduction.models import Contract
     from products.models import Product, Sale
     from subscriptions.models import Subscription
