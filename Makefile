@@ -6,13 +6,30 @@ STAMP := $(VENV)/.installed
 # end) unless DATABASE_URL names one. See config/devdb.py.
 DEVDB := $(PY) -m config.devdb
 
-.PHONY: run test lint format install migrate seed clean messages bench-ledger bench-billing bench-checkout
+.PHONY: run test lint format install lock upgrade migrate seed clean messages bench-ledger bench-billing bench-checkout
 
-$(STAMP): pyproject.toml
+UV := $(VENV)/bin/uv
+# uv's own version, as uv.lock pins it (tomllib: no uv needed to read it).
+UV_LOCKED = $$($(PY) -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')
+
+# The venv holds exactly what uv.lock says (hashes checked), dev extra included, nothing else:
+# `--locked` refuses a uv.lock that no longer matches pyproject.toml (run `make lock`), and the
+# project itself is not installed (no packages; manage.py, pytest, celery and gunicorn run from
+# the checkout). A fresh clone needs only python3: uv comes from PyPI at its locked version.
+$(STAMP): pyproject.toml uv.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	test -x $(UV) || $(PY) -m pip install --quiet "uv==$(UV_LOCKED)"
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --quiet --locked --extra dev --no-install-project
 	touch $(STAMP)
+
+# After editing dependencies in pyproject.toml: re-resolve uv.lock, keeping every other pin.
+lock: $(STAMP)
+	$(UV) lock
+
+# Upgrade: every package to the newest release that pyproject.toml's bounds allow
+# (`make upgrade PACKAGE=django` upgrades one). Review the uv.lock diff, run `make test`, commit.
+upgrade: $(STAMP)
+	$(UV) lock $(if $(PACKAGE),--upgrade-package $(PACKAGE),--upgrade)
 
 # Message catalogs: the .po files are committed, the .mo files are compiled here (pure Python,
 # Babel; no GNU gettext needed) and never committed.
