@@ -19,10 +19,11 @@ class Slip:
     due_at: datetime
 
 
-def slip_days() -> int:
-    # One rule for how long a slip can be paid: the billing engine's.
-    from subscriptions.services.billing import SLIP_DAYS
+# How many days a cash slip can be paid, one-time or recurrence (billing uses it too).
+SLIP_DAYS = 3
 
+
+def slip_days() -> int:
     return SLIP_DAYS
 
 

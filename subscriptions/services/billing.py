@@ -42,6 +42,7 @@ from products.payments.services import (
     payments_collect,
     payments_record,
 )
+from products.payments.slips import SLIP_DAYS  # a cash slip can be paid for this many days
 from products.payments.states import (
     pk_any,
     rows_update,
@@ -62,7 +63,6 @@ logger = logging.getLogger("coprod.billing")
 
 RETRY_DAYS = (1, 3, 5)  # a declined card is retried this many days after the due date
 WINDOW_DAYS = 6  # after the last retry the recurrence counts as unpaid
-SLIP_DAYS = 3  # a cash slip can be paid for this many days
 LEASE = timedelta(minutes=5)  # how long a claimed recurrence belongs to its worker
 LOST_RETRY = timedelta(minutes=10)  # a lost answer is asked again (same key) this much later
 BATCH = 500
