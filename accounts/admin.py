@@ -14,6 +14,7 @@ from accounts.locales import supported_language
 from accounts.models import AccountValidation, AccountValidationEvent, User
 from accounts.tax_documents import tax_document_clean, tax_document_display
 from config.admin_actions import apply_each
+from config.admin_display import status_column
 
 
 @admin.register(User)
@@ -55,7 +56,14 @@ class AccountValidationEventInline(admin.TabularInline):
     model = AccountValidationEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["from_status", "to_status", "actor", "reason", "created_at"]
+    fields = ["from_status_label", "to_status_label", "actor", "reason", "created_at"]
+    readonly_fields = fields
+    from_status_label = status_column(
+        "from_status", _("from status"), choices=lambda e: AccountValidation.Status
+    )
+    to_status_label = status_column(
+        "to_status", _("to status"), choices=lambda e: AccountValidation.Status
+    )
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -2,7 +2,9 @@
 only the Terms of Use are edited here (publishing a new version)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from config.admin_display import money_column, status_column
 from coproduction.models import (
     ChangeRequest,
     Contract,
@@ -55,7 +57,12 @@ class ChangeRequestInline(ReadOnlyInline):
 
 class ContractEventInline(ReadOnlyInline):
     model = ContractEvent
-    fields = ["created_at", "action", "from_status", "to_status", "actor", "note"]
+    fields = ["created_at", "action", "from_status_label", "to_status_label", "actor", "note"]
+    readonly_fields = fields
+    from_status_label = status_column(
+        "from_status", _("from status"), choices=lambda e: Contract.Status
+    )
+    to_status_label = status_column("to_status", _("to status"), choices=lambda e: Contract.Status)
 
 
 class TermsAcceptanceInline(ReadOnlyInline):
@@ -107,7 +114,18 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(ContractEvent)
 class ContractEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "contract", "action", "from_status", "to_status", "actor"]
+    list_display = [
+        "created_at",
+        "contract",
+        "action",
+        "from_status_label",
+        "to_status_label",
+        "actor",
+    ]
+    from_status_label = status_column(
+        "from_status", _("from status"), choices=lambda e: Contract.Status
+    )
+    to_status_label = status_column("to_status", _("to status"), choices=lambda e: Contract.Status)
     list_filter = ["action"]
     search_fields = ["contract__product__name", "contract__cocreator__email", "actor__email"]
     list_select_related = ["contract__product", "contract__cocreator", "actor"]
@@ -166,9 +184,11 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "role",
         "beneficiary",
         "contract",
-        "amount_minor",
-        "currency",
+        "amount_minor_money",
     ]
+    amount_minor_money = money_column(
+        "amount_minor", _("Amount"), currency=lambda entry: entry.currency
+    )
     list_filter = ["entry_type", "role", "currency"]
     search_fields = ["beneficiary__email", "sale__product__name", "sale__pk"]
     list_select_related = [

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_noop, ngettext
 
 from accounts.exceptions import DomainError
 from config.admin_actions import apply_each
+from config.admin_display import method_column, money_column, readonly_all, status_column
 from coproduction.models import LedgerEntry
 from products.models import (
     Affiliation,
@@ -34,7 +35,13 @@ class PlanInline(admin.TabularInline):
         "promo_first_price_minor",
         "installments",
         "is_active",
+        "price_display",
     ]
+    readonly_fields = ["price_display"]
+
+    @admin.display(description=_("Price"))
+    def price_display(self, obj: Plan) -> str:
+        return obj.price_display if obj.pk else "—"
 
 
 @admin.register(Product)
@@ -99,8 +106,19 @@ class RefundInline(admin.TabularInline):
     model = Refund
     extra = 0
     can_delete = False
-    fields = ["created_at", "kind", "amount_minor", "reason", "requested_by", "gateway_reference"]
+    fields = [
+        "created_at",
+        "kind",
+        "status",
+        "amount_minor_money",
+        "reason",
+        "requested_by",
+        "gateway_reference",
+    ]
     readonly_fields = fields
+    amount_minor_money = money_column(
+        "amount_minor", _("Amount"), currency=lambda refund: refund.sale.currency
+    )
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -110,8 +128,19 @@ class LedgerInline(admin.TabularInline):
     model = LedgerEntry
     extra = 0
     can_delete = False
-    fields = ["entry_type", "line", "role", "beneficiary", "contract", "amount_minor", "created_at"]
+    fields = [
+        "entry_type",
+        "line",
+        "role",
+        "beneficiary",
+        "contract",
+        "amount_minor_money",
+        "created_at",
+    ]
     readonly_fields = fields
+    amount_minor_money = money_column(
+        "amount_minor", _("Amount"), currency=lambda entry: entry.currency
+    )
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -128,7 +157,7 @@ class SaleAdmin(admin.ModelAdmin):
         "buyer",
         "amount_display",
         "status",
-        "method",
+        "method_label",
         "country",
         "affiliation",
         "paid_at",
@@ -137,8 +166,16 @@ class SaleAdmin(admin.ModelAdmin):
     search_fields = ["product__name", "buyer__email", "checkout_key"]
     list_select_related = ["product", "buyer", "affiliation__affiliate"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Sale._meta.fields]
+    readonly_fields = readonly_all(
+        Sale,
+        replace={"amount_minor": "amount_display", "refunded_minor": "refunded_minor_money"},
+    )
+    fields = readonly_fields  # so no raw column comes back as a form field
     inlines = [RefundInline, LedgerInline]
+    method_label = method_column()
+    refunded_minor_money = money_column(
+        "refunded_minor", _("Refunded"), currency=lambda sale: sale.currency
+    )
     actions = ["refund_in_full", "record_chargeback", "record_again"]
 
     def has_add_permission(self, request) -> bool:
@@ -203,7 +240,7 @@ class RefundAdmin(admin.ModelAdmin):
         "sale",
         "kind",
         "status",
-        "amount_minor",
+        "amount_minor_money",
         "tries",
         "last_error",
         "requested_by",
@@ -232,7 +269,11 @@ class RefundAdmin(admin.ModelAdmin):
 
     search_fields = ["sale__product__name", "sale__buyer__email", "reason"]
     list_select_related = ["sale__product", "requested_by"]
-    readonly_fields = [f.name for f in Refund._meta.fields]
+    readonly_fields = readonly_all(Refund, replace={"amount_minor": "amount_minor_money"})
+    fields = readonly_fields  # so no raw column comes back as a form field
+    amount_minor_money = money_column(
+        "amount_minor", _("Amount"), currency=lambda refund: refund.sale.currency
+    )
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -243,11 +284,24 @@ class RefundAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(admin.ModelAdmin):
-    list_display = ["started_at", "sale", "number", "status", "amount_minor", "method", "message"]
+    list_display = [
+        "started_at",
+        "sale",
+        "number",
+        "status",
+        "amount_minor_money",
+        "method_label",
+        "message",
+    ]
+    method_label = method_column()
     list_filter = ["status", "method"]
     search_fields = ["idempotency_key", "gateway_reference", "sale__buyer__email"]
     list_select_related = ["sale__product"]
-    readonly_fields = [f.name for f in PaymentAttempt._meta.fields]
+    readonly_fields = readonly_all(PaymentAttempt, replace={"amount_minor": "amount_minor_money"})
+    fields = readonly_fields  # so no raw column comes back as a form field
+    amount_minor_money = money_column(
+        "amount_minor", _("Amount"), currency=lambda attempt: attempt.sale.currency
+    )
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -266,9 +320,16 @@ class SimulatedGatewayChargeAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    list_display = ["created_at", "idempotency_key", "kind", "outcome", "amount_minor", "currency"]
+    list_display = ["created_at", "idempotency_key", "kind", "outcome", "amount_minor_money"]
     list_filter = ["kind", "outcome"]
     search_fields = ["idempotency_key", "reference"]
+    readonly_fields = readonly_all(
+        SimulatedGatewayCharge, replace={"amount_minor": "amount_minor_money"}
+    )
+    fields = readonly_fields  # so no raw column comes back as a form field
+    amount_minor_money = money_column(
+        "amount_minor", _("Amount"), currency=lambda charge: charge.currency
+    )
 
 
 @admin.register(WebhookEvent)
@@ -287,9 +348,26 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 @admin.register(StateEvent)
 class StateEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "machine", "object_id", "from_status", "to_status", "reason"]
+    list_display = [
+        "created_at",
+        "machine",
+        "object_id",
+        "from_status_label",
+        "to_status_label",
+        "reason",
+    ]
     list_filter = ["machine", "to_status"]
     search_fields = ["object_id"]
+    readonly_fields = readonly_all(
+        StateEvent, replace={"from_status": "from_status_label", "to_status": "to_status_label"}
+    )
+    fields = readonly_fields  # so no raw column comes back as a form field
+    from_status_label = status_column(
+        "from_status", _("from status"), choices=lambda event: _machine_statuses(event.machine)
+    )
+    to_status_label = status_column(
+        "to_status", _("to status"), choices=lambda event: _machine_statuses(event.machine)
+    )
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -299,3 +377,13 @@ class StateEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def _machine_statuses(machine: str):
+    """A state event's machine (the model's name) to its Status choices."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        if model._meta.model_name == machine and hasattr(model, "Status"):
+            return model.Status
+    return None

@@ -8,6 +8,7 @@ from celery.schedules import crontab
 from django.contrib.messages import constants as message_constants
 
 from config.devdb import database_url
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -30,7 +31,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with one "Accounts" section (allauth's and ours merged).
+    "config.admin_site.CoprodAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     "template_partials",
     "django_countries",
@@ -51,6 +54,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz are answered here, before the host check, the HTTPS redirect and any
+    # session, CSRF or locale work (config.health).
+    "config.health.HealthCheckMiddleware",
+    # Every later log line, response and enqueued task carries the request's id.
+    "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -62,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After allauth's: staff without a second factor set one up before anything else.
+    "accounts.middleware.StaffMFAMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -124,16 +134,39 @@ ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Coprod] "
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 
+# Sign-up: an existing email costs the same password hash as a new one (accounts.signup).
+ACCOUNT_FORMS = {"signup": "accounts.signup.EvenSignupForm"}
+# Failed logins are counted per IP, per account *and IP*, and per account from every IP: one
+# address guessing cannot lock the owner out elsewhere (accounts.adapters.pre_authenticate);
+# guessing one account from many addresses is still capped. Keys hash the email.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key,20/h/key",
+    "login_failed_account": "100/h/key",
+}
+# The client's address for those limits: X-Forwarded-For is ignored unless the number of
+# proxies in front of the app is configured (production reads TRUSTED_PROXY_COUNT).
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER") or None
+
+# Two-factor: an authenticator app (TOTP) with recovery codes; required for staff
+# (accounts.middleware.StaffMFAMiddleware and the admin's permission), offered to everyone.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Coprod"
+
+# Rate limits (logins, sign-ups, resets) must be shared by every process: a Redis cache from
+# CACHE_URL (or REDIS_URL). Without one, a per-process memory cache (development and tests only:
+# production refuses to start without it, accounts.checks says why).
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "coprod",
     }
 }
-if os.environ.get("CACHE_URL"):
+if CACHE_URL:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["CACHE_URL"],
+        "LOCATION": CACHE_URL,
     }
 
 LANGUAGE_CODE = "en"
@@ -187,6 +220,22 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Every task is acknowledged after it ran (above) and has time limits (seconds): the soft one
+# raises SoftTimeLimitExceeded in the task, the hard one kills its worker process. The billing,
+# refund and reconcile runs loop over batches and may take long on a big cycle; each batch
+# commits on its own and a claimed row whose worker died is taken over after its lease, so a run
+# cut short leaves the rest to the next one. (Time limits need the prefork pool, as in the
+# Procfile; `make run`'s solo worker ignores them.)
+CELERY_TASK_SOFT_TIME_LIMIT = 5 * 60
+CELERY_TASK_TIME_LIMIT = 6 * 60
+_LONG_RUN = {"soft_time_limit": 25 * 60, "time_limit": 30 * 60, "acks_late": True}
+CELERY_TASK_ANNOTATIONS = {
+    "subscriptions.create_due_recurrences": _LONG_RUN,
+    "subscriptions.collect_recurrences": _LONG_RUN,
+    "subscriptions.expire_payments": _LONG_RUN,
+    "products.retry_refunds": _LONG_RUN,
+    "products.reconcile_attempts": _LONG_RUN,
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Declared in code (UTC); the DatabaseScheduler syncs them into its tables at start-up.
 CELERY_BEAT_SCHEDULE = {
@@ -253,13 +302,22 @@ PRICE_LIMITS_MINOR = {
     "COP": (5_000_00, 40_000_000_00),
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs go to stdout with the request id on every line (config.logs): readable here, JSON lines
+# in production (LOG_FORMAT=json|text overrides). Money events: config.money_log.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = logging_config(fmt=os.environ.get("LOG_FORMAT", "text"), level=LOG_LEVEL)
+# The worker and beat log through the same LOGGING instead of Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Error tracking: Sentry (Django, Celery, beat's schedules as cron monitors) only when
+# SENTRY_DSN is set; local.py and production.py switch it on, tests never (config.sentry).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+
+# /readyz: beat's heartbeat (every 5 minutes, recorded at least every 3) older than this, in
+# seconds, means beat is down and nothing is billed; the broker must answer within
+# HEALTH_BROKER_TIMEOUT seconds.
+HEALTH_HEARTBEAT_MAX_AGE = int(os.environ.get("HEALTH_HEARTBEAT_MAX_AGE", str(15 * 60)))
+HEALTH_BROKER_TIMEOUT = float(os.environ.get("HEALTH_BROKER_TIMEOUT", "2"))
 
 # The address the app is served at: absolute links in emails and affiliate links
 # (config.site.absolute_url). By default where `make run` serves it: PORT, else 8000.

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from coproduction.models import LedgerEntry
 from products.models import Refund, Sale
+from products.money import format_money
 from products.services.sales import sale_refund
 from tests.factories import SaleFactory, UserFactory
 
@@ -139,4 +140,6 @@ def test_the_sale_page_shows_its_refunds_and_ledger(client, admin_user):
     entries = LedgerEntry.objects.filter(sale=sale)
     assert entries.count() == 4  # two split lines, two reversing lines
     for amount in entries.values_list("amount_minor", flat=True):
-        assert f">{amount}<" in content
+        # As money, not minor units.
+        assert f">{format_money(amount, sale.currency)}<" in content
+        assert f">{amount}<" not in content
