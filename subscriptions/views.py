@@ -5,6 +5,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from products.selectors import product_get_for_producer, product_get_public
 from products.views.sales import affiliate_cookie_name
 from subscriptions import selectors
 from subscriptions.forms import StatusFilterForm, SubscribeForm, UpdatePaymentForm
-from subscriptions.models import Subscription
+from subscriptions.models import Recurrence, Subscription
 from subscriptions.services import lifecycle, subscribe
 from subscriptions.services.webhooks import signature_valid, webhook_handle
 
@@ -85,11 +86,16 @@ def subscribe_view(request, pk: int, plan_pk: int):
 
 @login_required
 def my_subscriptions(request):
-    return render(
-        request,
-        "subscriptions/my_subscriptions.html",
-        {"subscriptions": selectors.subscriptions_for_buyer(buyer=request.user)},
+    # A slip still to pay replaces the next charge in the list (one query for all rows).
+    awaiting = Prefetch(
+        "recurrences",
+        queryset=Recurrence.objects.filter(status=Recurrence.Status.PENDING)
+        .exclude(slip_code="")
+        .order_by("number"),
+        to_attr="awaiting_slips",
     )
+    subscriptions = selectors.subscriptions_for_buyer(buyer=request.user).prefetch_related(awaiting)
+    return render(request, "subscriptions/my_subscriptions.html", {"subscriptions": subscriptions})
 
 
 @login_required

@@ -15,6 +15,7 @@ from products.forms import CheckoutForm, RefundForm
 from products.models import Product, Refund, Sale
 from products.money import to_major, to_minor
 from products.payments import keys
+from products.payments.methods import Method
 from products.payments.slips import is_cash, slip_pending
 from products.services import sales as services
 
@@ -89,11 +90,12 @@ def _pay(request, product: Product, form: CheckoutForm):
 
 @login_required
 def purchases(request):
-    return render(
-        request,
-        "products/purchases.html",
-        {"sales": selectors.purchases_for_buyer(buyer=request.user)},
-    )
+    context = {
+        "sales": selectors.purchases_for_buyer(buyer=request.user),
+        # A pending sale paid by one of these has a slip page (it says when it has expired).
+        "cash_methods": [m for m in Method.values if is_cash(m)],
+    }
+    return render(request, "products/purchases.html", context)
 
 
 @login_required

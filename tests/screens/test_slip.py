@@ -157,3 +157,26 @@ def test_a_card_subscription_shows_its_next_charge_and_no_slip(client, buyer):
     assert "Waiting for the slip to be paid until" not in html
     assert "/slip/" not in html
     assert format_day(subscription.next_charge_date) in html
+
+
+def test_my_subscriptions_shows_the_slip_to_pay_instead_of_the_next_charge(client, buyer):
+    cash = subscribe(buyer=buyer, method="boleto", country="BR", token="")
+    card = subscribe(buyer=buyer)
+    recurrence = cash.recurrences.get(number=1)
+    client.force_login(buyer)
+
+    html = client.get(reverse("subscriptions:mine")).content.decode()
+
+    cash_row = html[html.index(reverse("products:slip", args=[recurrence.sale_id])) - 2000 :]
+    assert "Slip to pay by" in html
+    assert format_day(cash.next_charge_date) not in cash_row.split("</tr>")[0]
+    assert format_day(card.next_charge_date) in html
+
+
+def test_my_purchases_links_a_pending_slip(client, buyer):
+    sale = boleto_sale(buyer)
+    paid = SaleFactory(buyer=buyer, paid=True)
+    client.force_login(buyer)
+    html = client.get(reverse("products:purchases")).content.decode()
+    assert reverse("products:slip", args=[sale.pk]) in html
+    assert reverse("products:slip", args=[paid.pk]) not in html
