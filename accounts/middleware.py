@@ -1,11 +1,18 @@
-"""A logged-in person reads in their account's language and time zone; anyone else follows the
-browser (LocaleMiddleware, before this one, already chose from the cookie or Accept-Language).
-Both are undone after the response, so nothing that runs later in the thread (a task, a test)
-inherits someone's language or zone."""
+"""Per-request rules about the person: a logged-in person reads in their account's language and
+time zone (anyone else follows the browser: LocaleMiddleware, before this one, already chose from
+the cookie or Accept-Language; both are undone after the response, so nothing that runs later in
+the thread inherits someone's language or zone); staff set up a second factor before anything
+else."""
 
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.locales import supported_language, user_zone
+from accounts.staff_access import staff_needs_mfa
 
 
 class PersonLocaleMiddleware:
@@ -30,3 +37,45 @@ class PersonLocaleMiddleware:
         finally:
             timezone.deactivate()
             translation.deactivate()
+
+
+# What a staff member without a second factor may still reach: setting one up (allauth may ask
+# for the password again first), the email verification it needs, and logging out.
+MFA_SETUP_URL_NAMES = frozenset(
+    {
+        "mfa_index",
+        "mfa_activate_totp",
+        "mfa_view_recovery_codes",
+        "mfa_generate_recovery_codes",
+        "mfa_download_recovery_codes",
+        "account_reauthenticate",
+        "account_logout",
+        "account_email",
+        "account_confirm_email",
+        "account_email_verification_sent",
+        "set_language",
+    }
+)
+
+
+class StaffMFAMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if user is None or not staff_needs_mfa(user):
+            return None
+        if request.resolver_match.url_name in MFA_SETUP_URL_NAMES:
+            return None
+        url = reverse("mfa_activate_totp")
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        messages.warning(
+            request,
+            _("Staff accounts need two-factor authentication: set up an authenticator app first."),
+        )
+        return redirect(url)

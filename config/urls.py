@@ -3,11 +3,20 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
+from accounts.staff_access import admin_has_permission, admin_login
+from config import health
 
 admin.site.site_header = _("Coprod administration")
 admin.site.site_title = _("Coprod admin")
+# One login for the site and the admin (allauth's, with its throttle and second factor); the
+# admin itself also asks for staff with an authenticator app.
+admin.site.login = admin_login
+admin.site.has_permission = admin_has_permission
 
 urlpatterns = [
+    # Also answered by config.health.HealthCheckMiddleware before any other middleware.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", account_views.home, name="home"),
     path("dashboard/", account_views.dashboard, name="dashboard"),
     path("accounts/", include("allauth.urls")),

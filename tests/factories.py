@@ -2,12 +2,15 @@
 
 import factory
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP
 from django.utils import timezone
 
 from accounts.models import AccountValidation, User
 from products.models import Affiliation, Plan, Product, Sale
 
 PASSWORD = "test-pass-2026"
+# The authenticator-app secret of every staff user the factory makes (base32, as apps take it).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -32,6 +35,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified_email(self, create, extracted, **kwargs):
         if create and extracted is not False:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+    @factory.post_generation
+    def authenticator_app(self, create, extracted, **kwargs):
+        # Staff must have one (accounts.staff_access); authenticator_app=False makes one who has
+        # not set it up yet.
+        if create and extracted is not False and (self.is_staff or self.is_superuser):
+            TOTP.activate(self, TOTP_SECRET)
 
 
 class AccountValidationFactory(factory.django.DjangoModelFactory):
