@@ -1,7 +1,9 @@
 """Developer settings: debug on, emails printed to the console, embedded defaults."""
 
+from config.sentry import init_sentry
+
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env_list
+from .base import SENTRY_DSN, VAR_DIR, env_list
 
 DEBUG = True
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -11,3 +13,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+init_sentry(dsn=SENTRY_DSN, environment="development")
