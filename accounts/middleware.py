@@ -5,11 +5,10 @@ the thread inherits someone's language or zone); staff set up a second factor be
 else."""
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.locales import supported_language, user_zone
 from accounts.staff_access import staff_needs_mfa
@@ -71,11 +70,12 @@ class StaffMFAMiddleware:
             return None
         if request.resolver_match.url_name in MFA_SETUP_URL_NAMES:
             return None
-        url = reverse("mfa_activate_totp")
         if getattr(request, "htmx", False):
-            return HttpResponseClientRedirect(url)
+            # A fragment of a page they may see (the setup pages' bell): nothing. Sending
+            # the page to the setup would loop, the setup page loads the bell again.
+            return HttpResponse(status=204)
         messages.warning(
             request,
             _("Staff accounts need two-factor authentication: set up an authenticator app first."),
         )
-        return redirect(url)
+        return redirect("mfa_activate_totp")
