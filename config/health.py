@@ -6,6 +6,7 @@ load balancer's probe (plain HTTP, the instance's own address as Host) gets no H
 DisallowedHost, no session, CSRF or language cookie and no Vary, and costs no session lookup.
 config/urls.py routes the same views, so they also answer without the middleware."""
 
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -19,6 +20,8 @@ from django.utils.cache import add_never_cache_headers
 # DatabaseScheduler records when it last did: PeriodicTask.last_run_at, written to the database
 # at least every beat sync (3 minutes). That record is beat's heartbeat.
 HEARTBEAT_TASK = "config.celery.heartbeat"
+
+logger = logging.getLogger(__name__)
 
 
 def _answer(request: HttpRequest, body: dict, status: int) -> HttpResponse:
@@ -90,7 +93,14 @@ def readyz(request: HttpRequest) -> HttpResponse:
         checks["beat"] = {"ok": False, "error": "database unavailable"}
     ready = all(check["ok"] for check in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
-    return _answer(request, body, 200 if ready else 503)
+    response = _answer(request, body, 200 if ready else 503)
+    if not ready:
+        failing = ", ".join(name for name, check in checks.items() if not check["ok"])
+        logger.warning("not ready: %s", failing, extra={"checks": checks})
+        # Said once, as a warning: Django would log every probe's 503 as an ERROR (and Sentry
+        # would make each one an event) while the monitor that probes is the one to alert.
+        response._has_been_logged = True
+    return response
 
 
 VIEWS = {"/healthz": healthz, "/readyz": readyz}

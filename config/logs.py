@@ -23,11 +23,21 @@ class RequestIdFilter(logging.Filter):
         # Django logs a 4xx/5xx response after the middleware is done: its record names the
         # request, which still has its id.
         rid = request_id.get() or getattr(getattr(record, "request", None), "request_id", None)
+        access = _access_atoms(record)
+        if access:  # gunicorn's access line: the id the response carried
+            rid = rid or access.get("{x-request-id}o")
         record.request_id = rid or "-"
         name = task_name.get()
         if name:
             record.task = name
         return True
+
+
+def _access_atoms(record: logging.LogRecord) -> dict | None:
+    """The values of a gunicorn access line (config/gunicorn.py), else None."""
+    if record.name == "gunicorn.access" and isinstance(record.args, dict):
+        return record.args
+    return None
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,6 +59,15 @@ class JsonFormatter(logging.Formatter):
         if request is not None and hasattr(request, "path"):
             entry.setdefault("method", request.method)
             entry.setdefault("path", request.path)
+        access = _access_atoms(record)
+        if access:
+            entry.update(
+                method=access.get("m"),
+                path=access.get("U"),
+                status=access.get("s"),
+                duration_ms=access.get("M"),
+                remote_addr=access.get("h"),
+            )
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:

@@ -169,3 +169,13 @@ def test_the_url_names_resolve_to_the_same_views():
 
     assert reverse("healthz") == "/healthz"
     assert resolve("/readyz").func is health.readyz
+
+
+def test_not_ready_is_one_warning_not_an_error_per_probe(client, json_logs):
+    response = client.get("/readyz")  # no heartbeat yet
+
+    assert response.status_code == 503
+    lines = [line for line in json_logs.lines if line["level"] in ("WARNING", "ERROR")]
+    assert [(line["logger"], line["level"], line["message"]) for line in lines] == [
+        ("config.health", "WARNING", "not ready: beat")
+    ]

@@ -103,3 +103,19 @@ def test_a_task_beat_sends_gets_an_id_of_its_own(published, json_logs):
 
     [line] = json_logs.of("tests.ops.task")
     assert re.fullmatch(r"[0-9a-f]{32}", line["request_id"])
+
+
+def test_gunicorns_access_line_names_the_id_the_response_carried():
+    from config.logs import JsonFormatter, RequestIdFilter
+
+    atoms = {"h": "10.0.0.9", "m": "GET", "U": "/p/", "s": "200", "M": 12}
+    atoms["{x-request-id}o"] = "req-access-77"
+    record = logging.makeLogRecord(
+        {"name": "gunicorn.access", "msg": '%(h)s "%(m)s %(U)s" %(s)s', "args": atoms}
+    )
+    RequestIdFilter().filter(record)
+
+    line = JsonFormatter().format(record)
+    assert '"request_id": "req-access-77"' in line
+    assert '"status": "200"' in line and '"duration_ms": 12' in line
+    assert '"message": "10.0.0.9 \\"GET /p/\\" 200"' in line

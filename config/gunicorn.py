@@ -1,0 +1,24 @@
+"""gunicorn's settings for the web process (Procfile: `gunicorn -c config/gunicorn.py
+config.wsgi`): its own error and access logs go through config.logs like the app's (JSON lines
+in production, LOG_FORMAT=text for readable ones), each access line with the request id the app
+answered with (X-Request-ID), its status and its duration."""
+
+import os
+
+from config.logs import logging_config
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# No handler of gunicorn's own: its loggers reach the root handler configured below.
+accesslog = None
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+# As the settings do: JSON lines in production, readable lines elsewhere.
+_production = os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production")
+logconfig_dict = logging_config(
+    fmt=os.environ.get("LOG_FORMAT", "json" if _production else "text"),
+    level=os.environ.get("LOG_LEVEL", "INFO"),
+)
+logconfig_dict["loggers"] |= {
+    "gunicorn.error": {"level": "INFO", "propagate": True},
+    "gunicorn.access": {"level": "INFO", "propagate": True},
+}
