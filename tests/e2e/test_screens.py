@@ -160,6 +160,10 @@ def test_tables_keep_their_actions_in_view_and_never_scroll_sideways(
     page.goto("/purchases/")
     assert_fits(page, f"screens-{device}-my-purchases", shot)
 
+    page.goto(f"/purchases/{w['slip_sale'].pk}/")
+    expect(page.get_by_role("link", name="See the slip")).to_be_visible()
+    assert_fits(page, f"screens-{device}-purchase-slip", shot, actions=None)
+
     page.goto(f"/purchases/{w['slip_sale'].pk}/slip/")
     expect(page.get_by_role("heading", name="Payment slip")).to_be_visible()
     copy = page.get_by_role("button", name="Copy")
