@@ -16,19 +16,22 @@ UV_LOCKED = $$($(PY) -c 'import tomllib; print(next(p["version"] for p in tomlli
 # `--locked` refuses a uv.lock that no longer matches pyproject.toml (run `make lock`), and the
 # project itself is not installed (no packages; manage.py, pytest, celery and gunicorn run from
 # the checkout). A fresh clone needs only python3: uv comes from PyPI at its locked version.
-$(STAMP): pyproject.toml uv.lock
+$(UV):
 	test -x $(PY) || python3 -m venv $(VENV)
-	test -x $(UV) || $(PY) -m pip install --quiet "uv==$(UV_LOCKED)"
+	$(PY) -m pip install --quiet "uv==$(UV_LOCKED)"
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --quiet --locked --extra dev --no-install-project
 	touch $(STAMP)
 
-# After editing dependencies in pyproject.toml: re-resolve uv.lock, keeping every other pin.
-lock: $(STAMP)
+# After editing dependencies in pyproject.toml: re-resolve uv.lock, keeping every other pin
+# (needs only uv: the venv's sync would refuse the stale lock).
+lock: | $(UV)
 	$(UV) lock
 
 # Upgrade: every package to the newest release that pyproject.toml's bounds allow
 # (`make upgrade PACKAGE=django` upgrades one). Review the uv.lock diff, run `make test`, commit.
-upgrade: $(STAMP)
+upgrade: | $(UV)
 	$(UV) lock $(if $(PACKAGE),--upgrade-package $(PACKAGE),--upgrade)
 
 # Message catalogs: the .po files are committed, the .mo files are compiled here (pure Python,
