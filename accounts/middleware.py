@@ -79,3 +79,20 @@ class StaffMFAMiddleware:
             _("Staff accounts need two-factor authentication: set up an authenticator app first."),
         )
         return redirect("mfa_activate_totp")
+
+
+class PrivateCacheMiddleware:
+    """Whatever a logged-in person is answered (pages, fragments, CSV exports, errors) is theirs:
+    no shared cache (proxy, CDN) may keep it and no browser may store it on disk, where the next
+    person at a shared computer would find it with the back button."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Replaces whatever a view said (a "public, max-age" would be a leak).
+            response.headers["Cache-Control"] = "private, no-store"
+        return response

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # After allauth's: staff without a second factor set one up before anything else.
     "accounts.middleware.StaffMFAMiddleware",
+    # Responses to a logged-in person: Cache-Control: private, no-store.
+    "accounts.middleware.PrivateCacheMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
