@@ -55,6 +55,10 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in RECORD_ATTRS and key not in entry:
                 entry[key] = value
+        if isinstance(entry.get("data"), dict) and record.name.startswith("celery"):
+            # Celery's task lines carry the task's arguments and return value: an email's
+            # address and text (with its signed links) must not reach the logs.
+            entry["data"] = {k: v for k, v in entry["data"].items() if k in CELERY_DATA_KEPT}
         request = entry.pop("request", None)  # django.request's records carry the request
         if request is not None and hasattr(request, "path"):
             entry.setdefault("method", request.method)
@@ -74,6 +78,8 @@ class JsonFormatter(logging.Formatter):
             entry["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
+
+CELERY_DATA_KEPT = ("id", "name", "runtime", "exc", "hostname")
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 

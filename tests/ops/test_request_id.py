@@ -119,3 +119,27 @@ def test_gunicorns_access_line_names_the_id_the_response_carried():
     assert '"request_id": "req-access-77"' in line
     assert '"status": "200"' in line and '"duration_ms": 12' in line
     assert '"message": "10.0.0.9 \\"GET /p/\\" 200"' in line
+
+
+def test_celery_task_lines_never_carry_the_tasks_arguments():
+    from config.logs import JsonFormatter
+
+    record = logging.makeLogRecord(
+        {
+            "name": "celery.app.trace",
+            "msg": "Task %(name)s[%(id)s] succeeded",
+            "args": {"name": "accounts.send_email", "id": "t1"},
+            "data": {
+                "id": "t1",
+                "name": "accounts.send_email",
+                "runtime": 0.2,
+                "args": [],
+                "kwargs": {"to": "buyer@example.com", "text": "https://x/confirm/SIGNED"},
+                "return_value": "secret",
+            },
+        }
+    )
+
+    line = JsonFormatter().format(record)
+    assert "buyer@example.com" not in line and "SIGNED" not in line and "secret" not in line
+    assert '"data": {"id": "t1", "name": "accounts.send_email", "runtime": 0.2}' in line
