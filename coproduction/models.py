@@ -562,8 +562,15 @@ class LedgerEntry(models.Model):
     sale = models.ForeignKey(
         "products.Sale", on_delete=models.PROTECT, related_name="ledger", verbose_name=_("sale")
     )
+    # The foreign keys below are indexed by the indexes in Meta (a lookup by product or by
+    # beneficiary uses the composite one, by refund the reversal's unique one; contracts and
+    # affiliations only where set): each index is written for every entry, six per charge.
     product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
+        Product,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("product"),
+        db_index=False,
     )
     entry_type = models.CharField(_("entry type"), max_length=20, choices=EntryType.choices)
     # The part's position in its sale's split; a reversal carries the line it reverses.
@@ -576,6 +583,7 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="ledger_entries",
         verbose_name=_("beneficiary"),
+        db_index=False,
     )
     contract = models.ForeignKey(
         Contract,
@@ -584,6 +592,7 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="ledger_entries",
         verbose_name=_("contract"),
+        db_index=False,
     )
     affiliation = models.ForeignKey(
         Affiliation,
@@ -592,6 +601,7 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("affiliation"),
+        db_index=False,
     )
     refund = models.ForeignKey(
         "products.Refund",
@@ -600,6 +610,7 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="ledger_entries",
         verbose_name=_("refund"),
+        db_index=False,
     )
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     currency = models.CharField(_("currency"), max_length=3)
@@ -614,6 +625,16 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["beneficiary", "created_at"]),
             models.Index(fields=["product", "created_at"]),
+            models.Index(
+                fields=["contract"],
+                condition=Q(contract__isnull=False),
+                name="ledger_contract_set",
+            ),
+            models.Index(
+                fields=["affiliation"],
+                condition=Q(affiliation__isnull=False),
+                name="ledger_affiliation_set",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -621,7 +642,11 @@ class LedgerEntry(models.Model):
                 condition=Q(entry_type="split"),
                 name="ledger_split_written_once",
             ),
-            models.UniqueConstraint(fields=["refund", "line"], name="ledger_reversal_once"),
+            models.UniqueConstraint(
+                fields=["refund", "line"],
+                condition=Q(refund__isnull=False),  # the same rule: splits have no refund
+                name="ledger_reversal_once",
+            ),
             models.CheckConstraint(
                 condition=(Q(entry_type="split") & Q(amount_minor__gte=0))
                 | (~Q(entry_type="split") & Q(amount_minor__lte=0) & Q(refund__isnull=False)),

@@ -4,8 +4,10 @@ handful of queries."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
@@ -24,7 +26,6 @@ from coproduction.split import (
     COCREATOR,
     PLATFORM,
     PRODUCER,
-    Part,
     platform_fee_settings,
 )
 from coproduction.split import split_amount as split
@@ -105,20 +106,28 @@ def ledger_write_splits(
         }
         first_payments = _first_payments([s for s in todo if s.product_id in recovering])
         if todo:
-            # Streamed: the database stores the first rows while the next splits are made.
-            insert_entries(
-                row
-                for sale in todo
-                for row in split_entries(
-                    sale,
-                    applicable_contracts(
+            # Which contracts apply depends on the sale's product, affiliation, time of payment
+            # and (recovery) its subscription's first payment: a batch has a handful of those.
+            applying: dict[tuple, list[tuple[Contract, object]]] = {}
+
+            def contracts_for(sale: PaidSale) -> list[tuple[Contract, object]]:
+                first_paid = (
+                    first_payments.get(sale.subscription_id)
+                    if sale.product_id in recovering and sale.subscription_id is not None
+                    else None
+                )
+                shape = (sale.product_id, sale.affiliation_id, sale.paid_at, first_paid)
+                if shape not in applying:
+                    applying[shape] = applicable_contracts(
                         sale,
                         contracts[sale.product_id],
                         windows=windows,
                         first_payments=first_payments,
-                    ),
-                )
-            )
+                    )
+                return applying[shape]
+
+            # Streamed: the database stores the first rows while the next splits are made.
+            insert_entries(split_entries(sale, contracts_for(sale)) for sale in todo)
     return len(todo)
 
 
@@ -252,7 +261,7 @@ def _percent_for(contract: Contract, sale: Sale):
     return contract.effective_affiliate_percent
 
 
-def split_entries(sale: Sale | PaidSale, contracts: list[tuple[Contract, object]]) -> list[tuple]:
+def split_entries(sale: Sale | PaidSale, contracts: list[tuple[Contract, object]]) -> "SplitRows":
     """The ledger rows (tuples of COLUMNS) of one sale's split, `contracts` being the ones that
     apply to it (applicable_contracts).
 
@@ -263,38 +272,88 @@ def split_entries(sale: Sale | PaidSale, contracts: list[tuple[Contract, object]
     affiliate's commission, as on any affiliate sale), but the affiliate line is not written:
     the commission it would have paid goes to the producer. So no cocreator's share depends on
     who the affiliate was. An affiliate whose contract does not apply to the sale is paid as
-    the affiliate."""
+    the affiliate.
+
+    Every row but the sale's id depends only on the values named in `_split_lines`' key; a
+    billing batch repeats a few of them, so each is split (and formatted for COPY) once."""
     fee_percent, fee_fixed = platform_fee_settings(sale.currency)
     affiliation = sale.affiliation
-    parts = split(
-        sale.amount_minor,
-        fee_percent=fee_percent,
-        fee_fixed_minor=fee_fixed,
-        affiliate_percent=affiliation.commission_percent if affiliation else None,
-        cocreator_percents=[(contract, percent) for contract, percent in contracts],
+    product = sale.product
+    return SplitRows(
+        sale.pk,
+        _split_lines(
+            sale.amount_minor,
+            sale.currency,
+            sale.paid_at,
+            sale.product_id,
+            product.producer_id,
+            product.cocreators_may_be_affiliates,
+            fee_percent,
+            fee_fixed,
+            None
+            if affiliation is None
+            else (affiliation.pk, affiliation.affiliate_id, affiliation.commission_percent),
+            tuple((c.pk, c.cocreator_id, percent) for c, percent in contracts),
+        ),
     )
-    if (
+
+
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """One split's rows without the sale id (`tails`), and the same rows as COPY text with
+    `{0}` where the sale id goes (`template`)."""
+
+    tails: tuple[tuple, ...]
+    template: str
+
+
+@lru_cache(maxsize=4096)
+def _split_lines(
+    amount_minor: int,
+    currency: str,
+    paid_at: datetime,
+    product_id: int,
+    producer_id: int,
+    cocreators_may_be_affiliates: bool,
+    fee_percent: Decimal,
+    fee_fixed_minor: int,
+    affiliation: tuple[int, int, Decimal] | None,  # (pk, affiliate's id, commission)
+    contracts: tuple[tuple[int, int, object], ...],  # (pk, cocreator's id, percent) each
+) -> _Lines:
+    """The rows of a split from exactly what they depend on (all plain values, so a cached
+    result is right for any sale with the same ones). Raises SplitRefused as split_amount."""
+    parts = split(
+        amount_minor,
+        fee_percent=fee_percent,
+        fee_fixed_minor=fee_fixed_minor,
+        affiliate_percent=affiliation[2] if affiliation else None,
+        cocreator_percents=[((pk, cocreator_id), p) for pk, cocreator_id, p in contracts],
+    )
+    commission_to_producer = (
         affiliation is not None
-        and not sale.product.cocreators_may_be_affiliates
-        and any(contract.cocreator_id == affiliation.affiliate_id for contract, _ in contracts)
-    ):
-        parts = _affiliate_commission_to_producer(parts)
-    rows = []
-    sale_id, product_id, currency, paid_at = sale.pk, sale.product_id, sale.currency, sale.paid_at
+        and not cocreators_may_be_affiliates
+        and any(cocreator_id == affiliation[1] for _, cocreator_id, _ in contracts)
+    )
+    if commission_to_producer:
+        commission = sum(part.amount_minor for part in parts if part.role == AFFILIATE)
+        parts = [part for part in parts if part.role != AFFILIATE]
+    tails = []
     for line, part in enumerate(parts):
         beneficiary_id = contract_id = affiliation_id = None
+        amount = part.amount_minor
         if part.role == AFFILIATE:
-            beneficiary_id, affiliation_id = affiliation.affiliate_id, affiliation.pk
+            affiliation_id, beneficiary_id = affiliation[0], affiliation[1]
         elif part.role == COCREATOR:
-            beneficiary_id, contract_id = part.key.cocreator_id, part.key.pk
+            contract_id, beneficiary_id = part.key
         elif part.role == PRODUCER:
-            beneficiary_id = sale.product.producer_id
+            beneficiary_id = producer_id
+            if commission_to_producer:
+                amount += commission
         else:
             assert part.role == PLATFORM
-        # In COLUMNS order.
-        rows.append(
+        # In COLUMNS order, without the sale id.
+        tails.append(
             (
-                sale_id,
                 product_id,
                 SPLIT,
                 line,
@@ -303,23 +362,58 @@ def split_entries(sale: Sale | PaidSale, contracts: list[tuple[Contract, object]
                 contract_id,
                 affiliation_id,
                 None,
-                part.amount_minor,
+                amount,
                 currency,
                 paid_at,
             )
         )
-    return rows
+    template = "".join(
+        "{0}\t" + "\t".join(map(_copy_text, tail)).replace("{", "{{").replace("}", "}}") + "\n"
+        for tail in tails
+    )
+    return _Lines(tuple(tails), template)
 
 
-def _affiliate_commission_to_producer(parts: list[Part]) -> list[Part]:
-    commission = sum(part.amount_minor for part in parts if part.role == AFFILIATE)
-    return [
-        replace(part, amount_minor=part.amount_minor + commission)
-        if part.role == PRODUCER
-        else part
-        for part in parts
-        if part.role != AFFILIATE
-    ]
+class SplitRows(Sequence):
+    """One sale's split: a sequence of rows (tuples of COLUMNS), and `copy_text()`, the same
+    rows in COPY's text format, made from its split's cached template."""
+
+    __slots__ = ("_lines", "sale_id")
+
+    def __init__(self, sale_id: int, lines: _Lines):
+        self.sale_id, self._lines = sale_id, lines
+
+    def __len__(self) -> int:
+        return len(self._lines.tails)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(self)[index]
+        return (self.sale_id, *self._lines.tails[index])
+
+    def __iter__(self):
+        sale_id = self.sale_id
+        return ((sale_id, *tail) for tail in self._lines.tails)
+
+    def __repr__(self) -> str:
+        return f"SplitRows({list(self)!r})"
+
+    def copy_text(self) -> str:
+        return self._lines.template.format(int(self.sale_id))
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format (what psycopg's write_row sends for it)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 COLUMNS = (
@@ -338,14 +432,27 @@ COLUMNS = (
 )
 
 
-def insert_entries(rows: Iterable[tuple]) -> None:
-    """Append rows to the ledger with PostgreSQL's COPY (one statement, no per-row SQL).
-    Constraints and the ledger's triggers apply as to any insert. An exception raised while
-    `rows` is consumed aborts the COPY: nothing is appended."""
+def insert_entries(splits: Iterable[Sequence[tuple]]) -> None:
+    """Append splits (each a sequence of rows in COLUMNS order, as split_entries gives) to the
+    ledger with PostgreSQL's COPY (one statement, no per-row SQL), sent in blocks of about
+    64 KiB. Constraints and the ledger's triggers apply as to any insert. An exception raised
+    while `splits` is consumed aborts the COPY: nothing is appended."""
     sql = f"COPY {LedgerEntry._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+        block: list[str] = []
+        size = 0
+        for rows in splits:
+            if isinstance(rows, SplitRows):
+                text = rows.copy_text()
+            else:
+                text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+            block.append(text)
+            size += len(text)
+            if size > 65536:
+                copy.write("".join(block))
+                block, size = [], 0
+        if block:
+            copy.write("".join(block))
 
 
 def ledger_write_reversal(*, sale: Sale, refund: Refund) -> list[LedgerEntry]:

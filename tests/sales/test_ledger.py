@@ -560,3 +560,125 @@ def test_postgresql_trigger_refuses_raw_update_and_delete(entry, sql):
         cursor.execute(sql, [entry.pk])
 
     assert LedgerEntry.objects.get(pk=entry.pk).amount_minor == 8960
+
+
+# --- splits made once per set of values ----------------------------------------------------------
+
+
+def test_sales_of_the_same_shape_share_one_split_but_keep_their_own_rows():
+    product = ProductFactory(price_minor=10000, currency="BRL")
+    affiliation = AffiliationFactory(product=product, approved=True, commission_percent=35)
+    contract = cocreator_contract(product, percent="10")
+
+    first, second = buy(product, code=affiliation.code), buy(product, code=affiliation.code)
+
+    # Only the sale differs; each sums to its amount (the database checks it again at commit).
+    assert (
+        split_of(first)
+        == split_of(second)
+        == [
+            ("platform", None, 1040),
+            ("affiliate", affiliation.affiliate_id, 3136),
+            ("cocreator", contract.cocreator_id, 582),
+            ("producer", product.producer_id, 5242),
+        ]
+    )
+    assert set(LedgerEntry.objects.filter(sale=second).values_list("sale_id", flat=True)) == {
+        second.pk
+    }
+
+
+def test_a_cached_split_follows_every_value_it_depends_on(settings):
+    """The split is reused only for exactly the same values: a contract's new percentage, a new
+    fee or another amount gives a new split."""
+    product = ProductFactory(price_minor=10000, currency="BRL")
+    contract = cocreator_contract(product, percent="10")
+    before = buy(product)
+
+    Contract.objects.filter(pk=contract.pk).update(commission_percent=Decimal("20"))
+    after_percent = buy(product)
+    settings.PLATFORM_FEE_PERCENT = "5"
+    after_fee = buy(product)
+    Product = type(product)
+    Product.objects.filter(pk=product.pk).update(price_minor=10001)
+    after_price = buy(Product.objects.get(pk=product.pk))
+
+    assert [amount for *_, amount in split_of(before)] == [1040, 896, 8064]
+    assert [amount for *_, amount in split_of(after_percent)] == [1040, 1792, 7168]
+    assert [amount for *_, amount in split_of(after_fee)] == [550, 1890, 7560]
+    assert [amount for *_, amount in split_of(after_price)] == [550, 1890, 7561]
+
+
+def test_a_refused_split_is_refused_every_time():
+    from coproduction.services.ledger import split_entries
+    from coproduction.split import SplitRefused
+
+    sale = SimpleNamespace(
+        pk=1,
+        product_id=1,
+        affiliation_id=None,
+        affiliation=None,
+        amount_minor=10000,
+        currency="BRL",
+        paid_at=timezone.now(),
+        product=SimpleNamespace(producer_id=1, cocreators_may_be_affiliates=True),
+    )
+    too_much = [(SimpleNamespace(pk=n, cocreator_id=n), Decimal("60")) for n in (1, 2)]
+    for _ in range(2):  # not cached as a result
+        with pytest.raises(SplitRefused):
+            split_entries(sale, too_much)
+
+
+def test_copy_text_is_the_rows_in_copy_format():
+    from coproduction.services.ledger import _copy_text, split_entries
+
+    paid_at = timezone.now()
+    sale = SimpleNamespace(
+        pk=41,
+        product_id=7,
+        affiliation_id=None,
+        affiliation=None,
+        amount_minor=10000,
+        currency="BRL",
+        paid_at=paid_at,
+        product=SimpleNamespace(producer_id=3, cocreators_may_be_affiliates=True),
+    )
+    rows = split_entries(sale, [(SimpleNamespace(pk=5, cocreator_id=9), Decimal("10"))])
+
+    assert list(rows) == [
+        (41, 7, "split", 0, "platform", None, None, None, None, 1040, "BRL", paid_at),
+        (41, 7, "split", 1, "cocreator", 9, 5, None, None, 896, "BRL", paid_at),
+        (41, 7, "split", 2, "producer", 3, None, None, None, 8064, "BRL", paid_at),
+    ]
+    stamp = paid_at.isoformat()
+    assert rows.copy_text() == (
+        f"41\t7\tsplit\t0\tplatform\t\\N\t\\N\t\\N\t\\N\t1040\tBRL\t{stamp}\n"
+        f"41\t7\tsplit\t1\tcocreator\t9\t5\t\\N\t\\N\t896\tBRL\t{stamp}\n"
+        f"41\t7\tsplit\t2\tproducer\t3\t\\N\t\\N\t\\N\t8064\tBRL\t{stamp}\n"
+    )
+    assert _copy_text("a\tb\\c\nd\r") == "a\\tb\\\\c\\nd\\r"
+
+
+def test_a_refund_line_is_reversed_once():
+    """ledger_reversal_once holds where there is a refund (its index covers only those rows)."""
+    from products.models import Refund
+
+    sale = buy(ProductFactory(price_minor=10000))
+    refund = Refund.objects.create(sale=sale, amount_minor=100, kind=Refund.Kind.REFUND)
+    line = LedgerEntry.objects.get(sale=sale, line=1)
+
+    def reversal():
+        return LedgerEntry(
+            sale=sale,
+            product_id=sale.product_id,
+            refund=refund,
+            entry_type=LedgerEntry.EntryType.REFUND,
+            line=line.line,
+            role=line.role,
+            beneficiary_id=line.beneficiary_id,
+            amount_minor=-100,
+            currency=sale.currency,
+        )
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.bulk_create([reversal(), reversal()])
