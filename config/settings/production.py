@@ -5,7 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DEV_WEBHOOK_SECRET, env_bool
+from .base import CACHE_URL, DEV_WEBHOOK_SECRET, env_bool
 
 DEBUG = False
 
@@ -23,6 +23,21 @@ if len(GATEWAY_WEBHOOK_SECRET) < 32 or GATEWAY_WEBHOOK_SECRET == DEV_WEBHOOK_SEC
         "GATEWAY_WEBHOOK_SECRET must be set in production (at least 32 characters, not the "
         "development default)."
     )
+
+# Login and sign-up limits count in the cache: one that every process and host shares
+# (accounts.checks fails `check` on a per-process cache too, should CACHES be overridden).
+REQUIRE_SHARED_CACHE = True
+if not CACHE_URL:
+    raise ImproperlyConfigured(
+        "CACHE_URL (or REDIS_URL) must name a Redis cache in production: rate limits must be "
+        "shared by every process."
+    )
+
+# The client's address (rate limits) is the one the proxies in front of the app saw: the
+# TRUSTED_PROXY_COUNT-th from the right in X-Forwarded-For. By default one TLS proxy, the same
+# one SECURE_PROXY_SSL_HEADER trusts; 0 if the app is reached directly (then the header is
+# ignored). Or a header such a proxy sets itself (TRUSTED_CLIENT_IP_HEADER, e.g. X-Real-IP).
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
