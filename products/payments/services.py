@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.exceptions import DomainError, InvalidTransition
+from config.money_log import money_event
 from products.models import Sale
 from products.payments import keys
 from products.payments.gateway import (
@@ -224,6 +225,7 @@ def attempts_start(
         ]
         new += batch
         result.append(batch)
+        money_event("charge_attempt", sale=plan.sale_id, amounts=plan.amounts, method=plan.method)
     rows_insert(new)  # COPY: a billing batch starts hundreds
     transition_many(
         PaymentAttempt,
@@ -267,6 +269,14 @@ def payments_collect(charges: Sequence[Charge]) -> dict[int, str]:
     by_sale: dict[int, list[tuple[PaymentAttempt, object]]] = defaultdict(list)
     for charge, answer in zip(charges, answers, strict=True):
         by_sale[charge.attempt.sale_id].append((charge.attempt, answer))
+        money_event(
+            "charge",
+            sale=charge.attempt.sale_id,
+            attempt=charge.attempt.pk,
+            amount_minor=charge.attempt.amount_minor,
+            currency=charge.currency,
+            outcome=getattr(answer, "outcome", "lost"),
+        )
     voided: set[int] = set()
     for items in by_sale.values():
         approved = [(a, r) for a, r in items if isinstance(r, GatewayResult) and r.paid]
@@ -510,6 +520,13 @@ def payment_park(*, sale: Sale, error: str, now: datetime) -> None:
                     attention_error=error[:2000],
                 )
             _handler(fresh).attention([fresh], now)
+            money_event(
+                "quarantine",
+                sale=sale.pk,
+                amount_minor=fresh.amount_minor,
+                currency=fresh.currency,
+                error=error[:200],
+            )
     except Exception:
         logger.exception("sale %s could not even be parked", sale.pk)
 
