@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop, ngettext
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import Notification, User
 from accounts.notifications import GENERIC_EMAIL, notify
+from config.money_log import money_event
 from coproduction.reversal import reverse_amounts
 from products.models import PaymentAttempt, Refund, Sale
 from products.money import format_money
@@ -71,6 +72,14 @@ def sale_refund(
                 % {"amount": format_money(left, sale.currency)}
             )
         refund = _refund_create(sale, amount=amount, reason=reason, actor=actor)
+        money_event(
+            "refund",
+            refund=refund.pk,
+            sale=sale.pk,
+            amount_minor=amount,
+            currency=sale.currency,
+            status="requested",
+        )
         sale.refunded_minor += amount
         sale.save(update_fields=["refunded_minor"])
     return refund_send(refund=refund)
@@ -85,6 +94,15 @@ def refund_request_late(*, sale: Sale) -> Refund:
     from products.tasks import refund_send_task
 
     refund_send_task.delay_on_commit(refund.pk)
+    money_event(
+        "refund",
+        refund=refund.pk,
+        sale=sale.pk,
+        amount_minor=refund.amount_minor,
+        currency=sale.currency,
+        status="requested",
+        late=True,
+    )
     return refund
 
 
@@ -137,6 +155,7 @@ def refund_send(*, refund: Refund) -> Refund:
             refund.save(update_fields=["tries", "next_try_at"])
         else:
             return refund
+    money_event("refund", refund=refund.pk, sale=refund.sale_id, status="sent", tries=refund.tries)
     attempts = {
         a.pk: a
         for a in PaymentAttempt.objects.filter(pk__in=[p["attempt"] for p in refund.card_parts])
@@ -163,6 +182,7 @@ def refund_send(*, refund: Refund) -> Refund:
 
 def _refund_failed(refund: Refund, error: str) -> Refund:
     logger.warning("refund %s failed: %s", refund.pk, error)
+    money_event("refund", refund=refund.pk, sale=refund.sale_id, status="failed", error=error)
     delay = RETRY_AFTER[min(refund.tries, len(RETRY_AFTER)) - 1]
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
@@ -195,6 +215,15 @@ def _refund_succeeded(refund: Refund, reference: str) -> Refund:
         was_paid = sale.is_paid
         _reverse(sale, refund)
         _tell(sale, refund, shared=was_paid)
+        money_event(
+            "refund",
+            refund=refund.pk,
+            sale=sale.pk,
+            amount_minor=refund.amount_minor,
+            currency=sale.currency,
+            kind=refund.kind,
+            status="succeeded",
+        )
     return refund
 
 
@@ -237,6 +266,15 @@ def sale_chargeback(*, sale: Sale, actor: User | None, reason: str = "") -> Refu
         was_paid = sale.is_paid
         _reverse(sale, refund)
         _tell(sale, refund, shared=was_paid)
+        money_event(
+            "refund",
+            refund=refund.pk,
+            sale=sale.pk,
+            amount_minor=refund.amount_minor,
+            currency=sale.currency,
+            kind=refund.kind,
+            status="succeeded",
+        )
     return refund
 
 
