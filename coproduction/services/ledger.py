@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.db.models import Q
 
+from config.money_log import money_event
 from coproduction.dates import (
     contract_in_force_until,
     producer_zone,
@@ -128,6 +129,7 @@ def ledger_write_splits(
 
             # Streamed: the database stores the first rows while the next splits are made.
             insert_entries(split_entries(sale, contracts_for(sale)) for sale in todo)
+            money_event("ledger", kind="split", sales=[sale.pk for sale in todo])
     return len(todo)
 
 
@@ -501,4 +503,13 @@ def ledger_write_reversal(*, sale: Sale, refund: Refund) -> list[LedgerEntry]:
         if amount
     ]
     LedgerEntry.objects.bulk_create(entries)
+    money_event(
+        "ledger",
+        kind=entry_type,
+        sale=sale.pk,
+        refund=refund.pk,
+        amount_minor=-refund.amount_minor,
+        currency=sale.currency,
+        entries=len(entries),
+    )
     return entries

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.exceptions import DomainError
+from config.money_log import money_event
 from products.models import PaymentAttempt, WebhookEvent
 from products.payments.gateway import GatewayResult, Outcome
 from products.payments.services import expired_result, payments_record
@@ -56,6 +57,14 @@ def webhook_handle(*, event_id: str, kind: str, reference: str, payload: dict) -
         result = _apply(attempt, kind)
         event.result = result
         event.save(update_fields=["result"])
+        money_event(
+            "webhook",
+            webhook=event_id,
+            kind=kind,
+            reference=reference[:80],
+            sale=attempt.sale_id if attempt else None,
+            result=result,
+        )
     return {
         WebhookEvent.Result.UNMATCHED: "ignored",
         WebhookEvent.Result.ALREADY_SETTLED: "ignored",
