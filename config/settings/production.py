@@ -4,8 +4,11 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logs import logging_config
+from config.sentry import init_sentry
+
 from .base import *  # noqa: F403
-from .base import CACHE_URL, DEV_WEBHOOK_SECRET, env_bool
+from .base import CACHE_URL, DEV_WEBHOOK_SECRET, LOG_LEVEL, SENTRY_DSN, env_bool
 
 DEBUG = False
 
@@ -47,3 +50,7 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
+
+# JSON lines on stdout for the log collector (LOG_FORMAT=text for a person reading a terminal).
+LOGGING = logging_config(fmt=os.environ.get("LOG_FORMAT", "json"), level=LOG_LEVEL)
+init_sentry(dsn=SENTRY_DSN, environment="production")
