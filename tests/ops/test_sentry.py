@@ -48,3 +48,21 @@ def test_a_dsn_switches_on_django_celery_and_beat_monitoring():
     assert state["beat"] is True
     assert state["environment"] == "development"
     assert state["pii"] is False
+
+
+PRODUCTION = {
+    "SECRET_KEY": "p" * 50,
+    "ALLOWED_HOSTS": "coprod.example.com",
+    "GATEWAY_WEBHOOK_SECRET": "g" * 40,
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+}
+
+
+def test_production_reports_only_with_a_dsn():
+    assert settings_loaded("config.settings.production", **PRODUCTION)["active"] is False
+    state = settings_loaded(
+        "config.settings.production", SENTRY_DSN="http://key@127.0.0.1:9/1", **PRODUCTION
+    )
+    assert state["active"] is True
+    assert state["environment"] == "production"
+    assert state["beat"] is True
