@@ -26,6 +26,8 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x" * 50,
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/coprod",
     "ALLOWED_HOSTS": "coprod.example.com",
+    # Production also needs a shared cache (tests/security); only the webhook secret varies here.
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
     "PATH": os.environ.get("PATH", ""),
 }
 
