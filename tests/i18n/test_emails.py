@@ -67,7 +67,8 @@ def test_a_receipt_to_a_spanish_buyer_is_spanish_whatever_language_the_checkout_
     (email,) = mail.outbox
     with translation.override("es"):
         assert email.subject.endswith(
-            translation.gettext("Your purchase of %(product)s") % {"product": "Curso"}
+            translation.gettext("Payment received: %(amount)s for %(product)s")
+            % {"amount": "1.234,56\u00a0BRL", "product": "Curso"}
         )
     assert "1.234,56\u00a0BRL" in email.body  # Spanish writes a real this way
 
