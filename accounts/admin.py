@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from accounts import services
 from accounts.locales import supported_language
-from accounts.models import AccountValidation, AccountValidationEvent, User
+from accounts.models import AccountValidation, AccountValidationEvent, Notification, User
 from accounts.tax_documents import tax_document_clean, tax_document_display
 from config.admin_actions import apply_each
 from config.admin_display import status_column
@@ -176,3 +176,26 @@ class AccountValidationAdmin(admin.ModelAdmin):
             ),
             label=lambda validation: validation.user.email,
         )
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """What each person was told, read-only: support answers "did they get it?" from here."""
+
+    list_display = ["created_at", "recipient", "kind", "title", "read_at", "emailed"]
+    list_filter = ["kind", "emailed"]
+    search_fields = ["recipient__email", "key"]
+    date_hierarchy = "created_at"
+    list_select_related = ["recipient"]
+    readonly_fields = ["recipient", "kind", "key", "title", "params", "path", "created_at"]
+    fields = [*readonly_fields, "read_at", "emailed"]
+
+    @admin.display(description=_("title"))
+    def title(self, notification):
+        return notification.title
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

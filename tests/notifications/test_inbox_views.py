@@ -141,3 +141,16 @@ def test_email_preferences(client, user):
     assert response.context["form"].errors
     user.refresh_from_db()
     assert sorted(user.email_off) == sorted([Kind.NEW_SUBSCRIBER, Kind.RECEIPT])
+
+
+def test_admins_read_what_each_person_was_told(client):
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    notification = note(UserFactory(email="told@example.com"))
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:accounts_notification_changelist"))
+    assert response.status_code == 200
+    assert b"Your subscription to Course is overdue" in response.content
+    response = client.get(reverse("admin:accounts_notification_change", args=[notification.pk]))
+    assert response.status_code == 200
+    assert notification.recipient.get_full_name().encode() in response.content
+    assert client.get(reverse("admin:accounts_notification_add")).status_code == 403
