@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from accounts.locales import browser_defaults, is_time_zone, time_zone_choices
-from accounts.models import AccountValidation
+from accounts.models import AccountValidation, Notification
 from accounts.tax_documents import tax_document_clean
 
 
@@ -150,8 +150,6 @@ class NotificationEmailForm(forms.Form):
     )
 
     def __init__(self, *args, user, **kwargs):
-        from accounts.models import Notification
-
         super().__init__(*args, **kwargs)
         field = self.fields["by_email"]
         field.choices = Notification.Kind.choices
@@ -159,7 +157,5 @@ class NotificationEmailForm(forms.Form):
             field.initial = [k for k in Notification.Kind.values if k not in user.email_off]
 
     def email_off(self) -> list[str]:
-        from accounts.models import Notification
-
         chosen = set(self.cleaned_data["by_email"])
         return [k for k in Notification.Kind.values if k not in chosen]

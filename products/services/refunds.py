@@ -212,19 +212,25 @@ def _refund_succeeded(refund: Refund, reference: str) -> Refund:
             next_try_at=None,
             last_error="",
         )
-        was_paid = sale.is_paid
-        _reverse(sale, refund)
-        _tell(sale, refund, shared=was_paid)
-        money_event(
-            "refund",
-            refund=refund.pk,
-            sale=sale.pk,
-            amount_minor=refund.amount_minor,
-            currency=sale.currency,
-            kind=refund.kind,
-            status="succeeded",
-        )
+        _succeeded(sale, refund)
     return refund
+
+
+def _succeeded(sale: Sale, refund: Refund) -> None:
+    """A refund or chargeback succeeded on the locked sale: reverse the split, tell the people
+    it concerns, log it."""
+    was_paid = sale.is_paid
+    _reverse(sale, refund)
+    _tell(sale, refund, shared=was_paid)
+    money_event(
+        "refund",
+        refund=refund.pk,
+        sale=sale.pk,
+        amount_minor=refund.amount_minor,
+        currency=sale.currency,
+        kind=refund.kind,
+        status="succeeded",
+    )
 
 
 def _reverse(sale: Sale, refund: Refund) -> None:
@@ -263,18 +269,7 @@ def sale_chargeback(*, sale: Sale, actor: User | None, reason: str = "") -> Refu
         sale.refunded_minor += left
         sale.save(update_fields=["refunded_minor"])
         transition(refund, Refund.Status.SUCCEEDED, actor=actor, finished_at=timezone.now())
-        was_paid = sale.is_paid
-        _reverse(sale, refund)
-        _tell(sale, refund, shared=was_paid)
-        money_event(
-            "refund",
-            refund=refund.pk,
-            sale=sale.pk,
-            amount_minor=refund.amount_minor,
-            currency=sale.currency,
-            kind=refund.kind,
-            status="succeeded",
-        )
+        _succeeded(sale, refund)
     return refund
 
 
