@@ -330,6 +330,8 @@ SITE_URL = (
 # The payment gateway implementation (the simulator until a real provider is wired in).
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "products.payments.gateway.SimulatedGateway")
 AFFILIATE_COOKIE_DAYS = 30
+# Sent over HTTPS only in production (config/settings/production.py), like the session cookie.
+AFFILIATE_COOKIE_SECURE = False
 # Development only; production refuses to start without its own (config/settings/production.py).
 DEV_WEBHOOK_SECRET = "local-webhook-secret"
 GATEWAY_WEBHOOK_SECRET = os.environ.get("GATEWAY_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)

@@ -185,6 +185,7 @@ def public(request, pk: int):
             max_age=settings.AFFILIATE_COOKIE_DAYS * 24 * 3600,
             samesite="Lax",
             httponly=True,
+            secure=settings.AFFILIATE_COOKIE_SECURE,
         )
     return response
 

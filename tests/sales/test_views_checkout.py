@@ -297,6 +297,26 @@ def test_the_affiliate_link_sets_a_30_day_cookie_and_the_last_click_wins(client,
     assert client.cookies[affiliate_cookie_name(product.pk)].value == second.code
 
 
+def test_the_affiliate_cookie_is_https_only_in_production(client, product, settings):
+    """Production sets AFFILIATE_COOKIE_SECURE (as it does the session cookie): the affiliate's
+    code never travels over plain HTTP."""
+    from tests.security.test_shared_cache import production_settings
+
+    flags = production_settings(
+        CACHE_URL="redis://127.0.0.1:6379/1",
+        PRINT="AFFILIATE_COOKIE_SECURE LANGUAGE_COOKIE_SECURE",
+    )
+    assert flags.stdout.split()[-2:] == ["True", "True"], flags.stderr
+    affiliation = AffiliationFactory(product=product, approved=True)
+    assert not visit(client, product, affiliation.code).cookies[affiliate_cookie_name(product.pk)][
+        "secure"
+    ]
+
+    settings.AFFILIATE_COOKIE_SECURE = True
+    cookie = visit(client, product, affiliation.code).cookies[affiliate_cookie_name(product.pk)]
+    assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+
+
 def test_the_sale_goes_to_the_last_approved_affiliate_clicked(client, product):
     first = AffiliationFactory(product=product, approved=True, commission_percent=30)
     second = AffiliationFactory(product=product, approved=True, commission_percent=35)

@@ -51,7 +51,12 @@ def production_settings(**env) -> subprocess.CompletedProcess:
         **env,
     )
     return subprocess.run(
-        [sys.executable, "-c", "import config.settings.production as p; print(p.CACHES)"],
+        [
+            sys.executable,
+            "-c",
+            "import os, config.settings.production as p; print(p.CACHES); "
+            "print(*(getattr(p, n) for n in os.environ.get('PRINT', '').split()))",
+        ],
         env=environment,
         capture_output=True,
         text=True,
