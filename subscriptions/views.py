@@ -17,7 +17,7 @@ from accounts.guards import validated_account_required
 from config.feedback import act
 from config.htmx import redirect_page, render_page_or_partial
 from products.money import to_minor
-from products.payments import keys
+from products.payments import keys, limits
 from products.payments.methods import Family, family_of, methods_for_country
 from products.payments.slips import slip_pending
 from products.selectors import product_get_for_producer, product_get_public
@@ -35,9 +35,10 @@ def subscribe_view(request, pk: int, plan_pk: int):
     product = product_get_public(pk=pk)
     plan = get_object_or_404(product.plans, pk=plan_pk, is_active=True)
     refresh = request.method == "POST" and request.POST.get("_refresh")
+    refused = None
     if request.method == "POST" and not refresh:
         form = SubscribeForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and not (refused := limits.form_admit(request, form)):
             data = form.cleaned_data
             try:
                 second = data.get("second_card_amount")
@@ -79,8 +80,9 @@ def subscribe_view(request, pk: int, plan_pk: int):
             }
         )
     context = {"product": product, "plan": plan, "form": form}
-    return render_page_or_partial(
-        request, "subscriptions/subscribe.html", "subscribe-form", context
+    return limits.respond(
+        render_page_or_partial(request, "subscriptions/subscribe.html", "subscribe-form", context),
+        refused,
     )
 
 
@@ -149,8 +151,12 @@ def cancel(request, pk: int):
 def update_payment(request, pk: int):
     subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
     form = _payment_form(subscription, request.POST)
-    if not form.is_valid():
-        return render(request, "subscriptions/detail.html", _detail_context(subscription, form))
+    refused = limits.form_admit(request, form) if form.is_valid() else None
+    if not form.is_valid():  # or refused: too many attempts, which the form now says
+        return limits.respond(
+            render(request, "subscriptions/detail.html", _detail_context(subscription, form)),
+            refused,
+        )
     act(
         request,
         lambda: subscribe.subscription_update_payment(

@@ -14,7 +14,7 @@ from products import selectors
 from products.forms import CheckoutForm, RefundForm
 from products.models import Product, Refund, Sale
 from products.money import to_major, to_minor
-from products.payments import keys
+from products.payments import keys, limits
 from products.payments.methods import Method
 from products.payments.slips import is_cash, slip_pending
 from products.services import sales as services
@@ -34,9 +34,10 @@ def checkout(request, pk: int):
         messages.info(request, _("Choose a plan to subscribe to this product."))
         return redirect("products:public", pk=product.pk)
     refresh = request.method == "POST" and request.POST.get("_refresh")
+    refused = None
     if request.method == "POST" and not refresh:
         form = CheckoutForm(request.POST)
-        if form.is_valid():
+        if form.is_valid() and not (refused := limits.form_admit(request, form)):
             response = _pay(request, product, form)
             if response is not None:
                 return response
@@ -56,7 +57,10 @@ def checkout(request, pk: int):
         buyer=request.user,
     )
     context = {"product": product, "form": form, "affiliation": affiliation}
-    return render_page_or_partial(request, "products/checkout.html", "checkout-form", context)
+    return limits.respond(
+        render_page_or_partial(request, "products/checkout.html", "checkout-form", context),
+        refused,
+    )
 
 
 def _pay(request, product: Product, form: CheckoutForm):
