@@ -1,9 +1,11 @@
 """gunicorn's settings for the web process (Procfile: `gunicorn -c config/gunicorn.py
 config.wsgi`): its own error and access logs go through config.logs like the app's (JSON lines
 in production, LOG_FORMAT=text for readable ones), each access line with the request id the app
-answered with (X-Request-ID), its status and its duration."""
+answered with (X-Request-ID), its status and its duration. Responses carry no Server header."""
 
 import os
+
+from gunicorn.http import wsgi
 
 from config.logs import logging_config
 
@@ -22,3 +24,15 @@ logconfig_dict["loggers"] |= {
     "gunicorn.error": {"level": "INFO", "propagate": True},
     "gunicorn.access": {"level": "INFO", "propagate": True},
 }
+
+
+class _ResponseWithoutServer(wsgi.Response):
+    """gunicorn writes `Server: gunicorn` on every response and has no setting to leave it out;
+    naming the server tells a scanner which exploits to try, and no client needs it. Loaded
+    here, in the master, before it forks its workers (tests/security/test_headers.py starts one)."""
+
+    def default_headers(self):
+        return [line for line in super().default_headers() if not line.startswith("Server:")]
+
+
+wsgi.Response = _ResponseWithoutServer
