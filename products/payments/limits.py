@@ -16,8 +16,9 @@ from accounts.exceptions import DomainError
 
 # allauth's rate format (amount/window/per): a buyer who mistypes a card a few times, or buys
 # several products in a row, stays far below; a script trying stolen card numbers does not. The
-# address allows more, for a household or an office behind one address. PAYMENT_RATE_LIMITS
-# overrides it ("" or False turns the limits off).
+# address allows more, for a household or an office behind one address. Windows are fixed (from
+# the full hour for "1h"), so across a window's edge at most twice the amount gets through.
+# PAYMENT_RATE_LIMITS overrides it, per "user" or "ip" ("" or False turns the limits off).
 RATES = "10/1h/user,30/1h/ip"
 
 
