@@ -1,8 +1,9 @@
 """Health endpoints: /healthz (the process answers, nothing else is touched) and /readyz
 (PostgreSQL, the Celery broker and the age of beat's last heartbeat), both as JSON.
 
-`HealthCheckMiddleware`, first in MIDDLEWARE, answers them before any other middleware runs: a
-load balancer's probe (plain HTTP, the instance's own address as Host) gets no HTTPS redirect, no
+`HealthCheckMiddleware` comes right after the two middlewares that only add security headers
+(they read no session and set no cookie) and answers before any other runs: a load balancer's
+probe (plain HTTP, the instance's own address as Host) gets no HTTPS redirect, no
 DisallowedHost, no session, CSRF or language cookie and no Vary, and costs no session lookup.
 config/urls.py routes the same views, so they also answer without the middleware."""
 

@@ -37,10 +37,6 @@ def open_checkout(page, product) -> None:
     page.get_by_label("Credit card").check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="htmx swaps no 429 until templates/base.html's htmx-config lets it (see the report)",
-)
 def test_the_third_card_is_refused_with_when_to_try_again(page, two_attempts, shot):
     product = ProductFactory(name="Course", price_minor=10000)
     UserFactory(email="bruno@example.com")

@@ -3,7 +3,9 @@ own files (no inline script, handler or style attribute, no eval) and a Permissi
 turns off the browser features no page uses; gunicorn names no server."""
 
 import http.client
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -117,8 +119,24 @@ def test_htmx_adds_no_style_and_evaluates_nothing(client):
     """htmx 2 would insert a <style> for .htmx-indicator and eval hx-on / js: values."""
     html = client.get("/").content.decode()
 
-    config = '{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false}'
-    assert f"<meta name=\"htmx-config\" content='{config}'>" in html
+    found = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", html)
+    config = json.loads(found.group(1))
+    assert config["includeIndicatorStyles"] is False
+    assert config["allowEval"] is False
+    assert config["allowScriptTags"] is False
+
+
+def test_htmx_swaps_a_429_form_and_no_other_error(client):
+    """A payment form refused past its limit (products.payments.limits) comes back as 429 with
+    the message: htmx 2 swaps no 4xx by default; this one it must, the others it must not."""
+    html = client.get("/").content.decode()
+    config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", html)[1])
+
+    assert config["responseHandling"][:2] == [
+        {"code": "204", "swap": False},
+        {"code": "429", "swap": True, "error": False},
+    ]
+    assert {"code": "[45]..", "swap": False, "error": True} in config["responseHandling"]
 
 
 def test_fragments_static_files_and_refusals_carry_the_policies(person_client, client):
