@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # end) unless DATABASE_URL names one. See config/devdb.py.
 DEVDB := $(PY) -m config.devdb
 
-.PHONY: run test lint format install lock upgrade migrate seed clean messages bench-ledger bench-billing bench-checkout
+.PHONY: run test lint format install lock upgrade migrate seed clean messages bench-ledger bench-billing bench-checkout bench-scaleout
 
 UV := $(VENV)/bin/uv
 # uv's own version, as uv.lock pins it (tomllib: no uv needed to read it).
@@ -83,3 +83,10 @@ bench-billing: install
 
 bench-checkout: install
 	$(DEVDB) $(PY) benchmarks/load_checkout.py
+
+# 2 gunicorn instances, 3 Celery workers and 1 beat as separate processes bill 50 000 due
+# subscriptions under web load (wrk if installed), then check one charge per recurrence. Its
+# own `scaleout` database on that server; Redis on 127.0.0.1:6379 (databases 10 and 11).
+# SCALEOUT_ARGS="--subscriptions 5000 --pgbouncer" (see --help).
+bench-scaleout: install
+	$(DEVDB) $(PY) benchmarks/scaleout.py $(SCALEOUT_ARGS)

@@ -1,17 +1,20 @@
-"""Shared set-up for benchmarks: a throwaway PostgreSQL database, migrated and emptied."""
+"""Shared set-up for benchmarks: a throwaway PostgreSQL database, migrated and emptied, and the
+data builders more than one benchmark uses (due subscriptions for a billing run)."""
 
 import os
 import resource
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/coprod_bench"
 
 
-def django_on_bench_database(*, migrate: bool = True) -> str:
-    """Point Django at the benchmark database (created if missing) and migrate it."""
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+def django_on_bench_database(*, migrate: bool = True, url: str | None = None) -> str:
+    """Point Django at the benchmark database (`url`, else BENCH_DATABASE_URL's; created if
+    missing) and migrate it."""
+    url = url or os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     os.environ["DATABASE_URL"] = url
     # Production settings, as a billing worker runs them (DEBUG off: no query log).
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
@@ -33,11 +36,17 @@ def django_on_bench_database(*, migrate: bool = True) -> str:
     return url
 
 
+def with_database(url: str, name: str) -> str:
+    """The same server's URL for database `name` (a Unix socket's ?host= is kept)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 def _create_database(url: str) -> None:
     import psycopg
 
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    name = urlsplit(url).path.lstrip("/")
+    admin_url = with_database(url, "postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
@@ -61,6 +70,86 @@ def analyze() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+
+
+# What a billing run reads and writes, emptied before each build (children first).
+BILLING_TABLES = (
+    "coproduction_ledgerentry",
+    "subscriptions_recurrence",
+    "subscriptions_subscriptionevent",
+    "subscriptions_paymentattempt",
+    "subscriptions_simulatedgatewaycharge",
+    "products_refund",
+    "products_sale",
+    "subscriptions_subscription",
+    "coproduction_contract",
+    "products_affiliation",
+    "products_plan",
+    "products_product",
+    "accounts_user",
+)
+# The plan's price: every due subscription is charged this once per run.
+PRICE_MINOR = 4990
+
+
+def build_due_subscriptions(count: int) -> None:
+    """Empty the billing tables, then `count` active card subscriptions (approved test card) of
+    one product with a 15 % cocreator contract, each with its second installment due today:
+    a billing run creates one recurrence per subscription, charges it and splits it 3 ways."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from accounts.models import User
+    from coproduction.models import Contract, TermsOfUse
+    from products.models import Plan, Product
+    from subscriptions.models import Subscription
+
+    truncate(*BILLING_TABLES)
+    terms, _ = TermsOfUse.objects.get_or_create(version=1, defaults={"body": "Terms"})
+    producer = User.objects.create_user(email="producer@bench.test", password=None)
+    product = Product.objects.create(producer=producer, name="Club", kind="subscription")
+    plan = Plan.objects.create(product=product, name="Monthly", price_minor=PRICE_MINOR)
+    cocreator = User.objects.create_user(email="co@bench.test", password=None)
+    Contract.objects.create(
+        product=product,
+        cocreator=cocreator,
+        role="expert",
+        status="active",
+        sales_scope="all",
+        commission_percent=Decimal("15"),
+        coproduction_model="revenue_share",
+        terms=terms,
+        accepted_at=timezone.now() - timedelta(days=60),
+    )
+    buyer = User.objects.create_user(email="buyer@bench.test", password=None)
+    # The date billing has reached in the subscriptions' zone (UTC): a due date is charged from
+    # BILLING_LOCAL_HOUR there, so before 08:00 UTC that is yesterday.
+    today = (timezone.now() - timedelta(hours=settings.BILLING_LOCAL_HOUR)).date()
+    anchor = today - timedelta(days=31) if today.day <= 28 else date(today.year, today.month, 1)
+    Subscription.objects.bulk_create(
+        [
+            Subscription(
+                product=product,
+                plan=plan,
+                buyer=buyer,
+                status="active",
+                method="card",
+                country="BR",
+                payment_token="4242424242424242",
+                anchor_date=anchor,
+                last_number=1,
+                paid_count=1,
+                next_charge_date=today,
+                checkout_key=f"bench-{i}",
+            )
+            for i in range(count)
+        ],
+        batch_size=5000,
+    )
+    analyze()
 
 
 def peak_mib() -> float:
