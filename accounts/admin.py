@@ -15,10 +15,13 @@ from accounts.models import AccountValidation, AccountValidationEvent, Notificat
 from accounts.tax_documents import tax_document_clean, tax_document_display
 from config.admin_actions import apply_each
 from config.admin_display import status_column
+from config.paginate import ADMIN_PAGE_SIZE
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "date_joined"
     ordering = ["email"]
     list_display = [
         "email",
@@ -100,6 +103,8 @@ class AccountValidationAdminForm(forms.ModelForm):
 
 @admin.register(AccountValidation)
 class AccountValidationAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "submitted_at"
     form = AccountValidationAdminForm
     list_display = [
         "user",
@@ -182,6 +187,9 @@ class AccountValidationAdmin(admin.ModelAdmin):
 class NotificationAdmin(admin.ModelAdmin):
     """What each person was told, read-only: support answers "did they get it?" from here."""
 
+    list_per_page = ADMIN_PAGE_SIZE
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
     list_display = ["created_at", "recipient", "kind", "title", "read_at", "emailed"]
     list_filter = ["kind", "emailed"]
     search_fields = ["recipient__email", "key"]

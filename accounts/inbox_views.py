@@ -3,7 +3,6 @@ come by email. Every notification is its recipient's only: another person's answ
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,8 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import notifications
 from accounts.forms import InboxFilterForm, MarkReadForm, NotificationEmailForm
 from accounts.models import Notification
-
-PER_PAGE = 30
+from config.paginate import paginate
 
 
 @login_required
@@ -34,16 +32,12 @@ def inbox(request):
     if form.is_valid():
         group, unread = form.cleaned_data["group"], form.cleaned_data["unread"]
     items = notifications.inbox(request.user, group=group, unread=unread)
-    page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "accounts/inbox.html",
         {
             "form": form,
-            "page": page,
-            "query": query.urlencode(),
+            "page": paginate(request, items),
             "unread": notifications.unread_count(request.user),
         },
     )

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from config.admin_display import money_column, status_column
+from config.paginate import ADMIN_PAGE_SIZE
 from coproduction.models import (
     ChangeRequest,
     Contract,
@@ -72,6 +73,7 @@ class TermsAcceptanceInline(ReadOnlyInline):
 
 @admin.register(Contract)
 class ContractAdmin(ReadOnlyAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
     list_display = [
         "product",
         "cocreator",
@@ -98,6 +100,8 @@ class ContractAdmin(ReadOnlyAdmin):
 
 @admin.register(ChangeRequest)
 class ChangeRequestAdmin(ReadOnlyAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "requested_at"
     list_display = [
         "contract",
         "kind",
@@ -114,6 +118,10 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(ContractEvent)
 class ContractEventAdmin(ReadOnlyAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "created_at"
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
     list_display = [
         "created_at",
         "contract",
@@ -133,6 +141,8 @@ class ContractEventAdmin(ReadOnlyAdmin):
 
 @admin.register(TermsAcceptance)
 class TermsAcceptanceAdmin(ReadOnlyAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "accepted_at"
     list_display = ["accepted_at", "user", "terms", "contract"]
     search_fields = ["user__email", "contract__product__name"]
     list_select_related = ["user", "terms", "contract__product", "contract__cocreator"]
@@ -140,6 +150,10 @@ class TermsAcceptanceAdmin(ReadOnlyAdmin):
 
 @admin.register(EmailLink)
 class EmailLinkAdmin(ReadOnlyAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "created_at"
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
     list_display = ["created_at", "user", "purpose", "contract", "expires_at", "used_at"]
     list_filter = ["purpose"]
     search_fields = ["user__email"]
@@ -163,6 +177,7 @@ class TermsOfUseTextInline(admin.StackedInline):
 class TermsOfUseAdmin(admin.ModelAdmin):
     """A new version is a new row; a published version is never edited: acceptances point at it."""
 
+    list_per_page = ADMIN_PAGE_SIZE
     list_display = ["version", "title", "published_at"]
     inlines = [TermsOfUseTextInline]
 
@@ -177,6 +192,9 @@ class TermsOfUseAdmin(admin.ModelAdmin):
 class LedgerEntryAdmin(ReadOnlyAdmin):
     """Read-only: the ledger is append-only (a database trigger refuses edits on PostgreSQL)."""
 
+    list_per_page = ADMIN_PAGE_SIZE
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
     list_display = [
         "created_at",
         "sale",

@@ -16,6 +16,7 @@ from accounts.exceptions import DomainError
 from accounts.guards import validated_account_required
 from config.feedback import act
 from config.htmx import redirect_page, render_page_or_partial
+from config.paginate import paginate
 from coproduction import selectors
 from coproduction.forms import AcceptForm, ChangeForm, ContractTermsForm, InviteForm
 from coproduction.models import ChangeRequest, Contract, EmailLink
@@ -36,17 +37,34 @@ def index(request):
         if chosen.isdigit() and products.filter(pk=chosen).exists():
             return redirect("coproduction:product", product_pk=int(chosen))
         messages.error(request, _("Choose one of your products."))
-    return render(request, "coproduction/index.html", {"products": products})
+    # A producer with hundreds of products finds one by name, 50 choices at a time.
+    search = request.GET.get("q", "").strip()[:100]
+    if search:
+        products = products.filter(name__icontains=search)
+    query = request.GET.copy()
+    query.pop("product", None)
+    page = paginate(request, products, query=query)
+    context = {"page": page, "products": page.object_list, "search": search}
+    return render(request, "coproduction/index.html", context)
 
 
 @validated_account_required
 def product_contracts(request, product_pk: int):
     product = product_get_for_producer(producer=request.user, pk=product_pk)
-    context = {
-        "product": product,
-        "contracts": selectors.contracts_for_product(product=product),
-    }
-    return render_page_or_partial(request, "coproduction/product.html", "contract-list", context)
+    return render_page_or_partial(
+        request, "coproduction/product.html", "contract-list", _contracts_context(request, product)
+    )
+
+
+def _contracts_context(request, product) -> dict:
+    """The product's cocreators, a page at a time; an action posted from a row (resend) comes
+    back to the page it was on, with links to the product's own address."""
+    page = paginate(
+        request,
+        selectors.contracts_for_product(product=product),
+        path=reverse("coproduction:product", args=[product.pk]),
+    )
+    return {"product": product, "page": page, "contracts": page.object_list}
 
 
 @validated_account_required
@@ -229,7 +247,7 @@ def _contract_list_orredirect_page(request, product):
             request,
             "coproduction/product.html",
             "contract-list",
-            {"product": product, "contracts": selectors.contracts_for_product(product=product)},
+            _contracts_context(request, product),
         )
     return redirect("coproduction:product", product_pk=product.pk)
 
@@ -247,11 +265,8 @@ def cocreator(request):
     tab = request.GET.get("tab", "invitations")
     if tab not in COCREATOR_TABS:
         tab = "invitations"
-    context = {
-        "tab": tab,
-        "tabs": COCREATOR_TABS,
-        "contracts": selectors.contracts_for_cocreator(user=request.user, tab=tab),
-    }
+    page = paginate(request, selectors.contracts_for_cocreator(user=request.user, tab=tab))
+    context = {"tab": tab, "tabs": COCREATOR_TABS, "page": page, "contracts": page.object_list}
     return render_page_or_partial(request, "coproduction/cocreator.html", "cocreator-list", context)
 
 
@@ -326,10 +341,19 @@ def history(request, pk: int):
 
 
 def _history_context(request, contract: Contract) -> dict:
+    """Changes (newest first) and events (oldest first), each a page at a time with its own
+    page number; links go to the history's address even after an answer posted elsewhere."""
+    path = reverse("coproduction:history", args=[contract.pk])
+    changes_page = paginate(request, selectors.change_history(contract=contract), path=path)
+    events_page = paginate(
+        request, selectors.contract_events(contract=contract), param="events_page", path=path
+    )
     return {
         "contract": contract,
-        "changes": selectors.change_history(contract=contract),
-        "events": selectors.contract_events(contract=contract),
+        "page": changes_page,
+        "changes": changes_page.object_list,
+        "events_page": events_page,
+        "events": events_page.object_list,
         "is_producer": request.user.pk == contract.product.producer_id,
     }
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_noop, ngettext
 from accounts.exceptions import DomainError
 from config.admin_actions import apply_each
 from config.admin_display import method_column, money_column, readonly_all, status_column
+from config.paginate import ADMIN_PAGE_SIZE
 from coproduction.models import LedgerEntry
 from products.models import (
     Affiliation,
@@ -46,6 +47,7 @@ class PlanInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
     list_display = [
         "name",
         "producer",
@@ -69,6 +71,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
     list_display = [
         "name",
         "product",
@@ -86,6 +89,8 @@ class PlanAdmin(admin.ModelAdmin):
 
 @admin.register(Affiliation)
 class AffiliationAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "requested_at"
     list_display = [
         "affiliate",
         "product",
@@ -151,6 +156,9 @@ class LedgerInline(admin.TabularInline):
 
 @admin.register(Sale)
 class SaleAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
     list_display = [
         "pk",
         "product",
@@ -235,6 +243,8 @@ class SaleAdmin(admin.ModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "created_at"
     list_display = [
         "created_at",
         "sale",
@@ -284,6 +294,10 @@ class RefundAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "started_at"
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
     list_display = [
         "started_at",
         "sale",
@@ -314,6 +328,11 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
 class SimulatedGatewayChargeAdmin(admin.ModelAdmin):
     """Read-only: rows stand for what the (simulated) gateway did and will answer again."""
 
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "created_at"
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
+
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -334,6 +353,10 @@ class SimulatedGatewayChargeAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "received_at"
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
     list_display = ["received_at", "event_id", "kind", "reference", "result"]
     list_filter = ["kind", "result"]
     search_fields = ["event_id", "reference"]
@@ -348,6 +371,10 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 @admin.register(StateEvent)
 class StateEventAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "created_at"
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
     list_display = [
         "created_at",
         "machine",

@@ -38,11 +38,16 @@ def plan_list(*, product: Product) -> QuerySet[Plan]:
 
 
 def affiliation_list_for_product(*, product: Product) -> QuerySet[Affiliation]:
-    return product.affiliations.select_related("affiliate").order_by("status", "-requested_at")
+    # pk last: a page boundary must not move between two rows requested at the same moment.
+    return product.affiliations.select_related("affiliate").order_by(
+        "status", "-requested_at", "-pk"
+    )
 
 
 def affiliation_list_for_user(*, user: User) -> QuerySet[Affiliation]:
-    return user.affiliations.select_related("product", "product__producer")
+    return user.affiliations.select_related("product", "product__producer").order_by(
+        "-requested_at", "-pk"
+    )
 
 
 def purchases_for_buyer(*, buyer: User) -> QuerySet[Sale]:

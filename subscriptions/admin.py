@@ -12,6 +12,7 @@ from config.admin_display import (
     readonly_all,
     status_column,
 )
+from config.paginate import ADMIN_PAGE_SIZE
 from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
 from subscriptions.services.lifecycle import subscription_cancel
 
@@ -56,6 +57,7 @@ class SubscriptionEventInline(admin.TabularInline):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
     list_display = [
         "pk",
         "buyer",
@@ -107,6 +109,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(Recurrence)
 class RecurrenceAdmin(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "due_date"
+    # Grows with every sale and event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
     list_display = [
         "subscription",
         "number",

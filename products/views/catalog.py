@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.exceptions import DomainError
 from accounts.guards import validated_account_required
 from config.htmx import render_page_or_partial
+from config.paginate import paginate
 from products import selectors, services
 from products.forms import AffiliationCommissionForm, PlanForm, ProductForm
 from products.models import Affiliation, Product
@@ -20,8 +21,10 @@ from products.views.sales import affiliate_cookie_name
 
 @login_required
 def my_products(request):
-    products = selectors.product_list_for_producer(producer=request.user)
-    return render(request, "products/my_products.html", {"products": products})
+    page = paginate(request, selectors.product_list_for_producer(producer=request.user))
+    return render(
+        request, "products/my_products.html", {"page": page, "products": page.object_list}
+    )
 
 
 @validated_account_required
@@ -97,10 +100,8 @@ def plan_edit(request, pk: int, plan_pk: int):
 @validated_account_required
 def affiliates(request, pk: int):
     product = selectors.product_get_for_producer(producer=request.user, pk=pk)
-    context = {
-        "product": product,
-        "affiliations": selectors.affiliation_list_for_product(product=product),
-    }
+    page = paginate(request, selectors.affiliation_list_for_product(product=product))
+    context = {"product": product, "page": page, "affiliations": page.object_list}
     return render(request, "products/affiliates.html", context)
 
 
@@ -205,8 +206,9 @@ def affiliation_request(request, pk: int):
 
 @login_required
 def my_affiliations(request):
+    page = paginate(request, selectors.affiliation_list_for_user(user=request.user))
     return render(
         request,
         "products/my_affiliations.html",
-        {"affiliations": selectors.affiliation_list_for_user(user=request.user)},
+        {"page": page, "affiliations": page.object_list},
     )

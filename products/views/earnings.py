@@ -6,18 +6,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from config.htmx import render_page_or_partial
+from config.paginate import paginate
 from products import reports
 from products.models import Product
 from products.money import to_major
 
-SALES_PER_PAGE = 50
 CSV_CHUNK = 2000
 
 
@@ -25,7 +24,13 @@ CSV_CHUNK = 2000
 @require_GET
 def earnings(request):
     report = reports.earnings_report(user=request.user)
-    return render(request, "products/earnings.html", {"report": report})
+    # Totals and charts need every row; only the two tables are cut into pages.
+    context = {
+        "report": report,
+        "products_page": paginate(request, report.by_product, param="product_page"),
+        "months_page": paginate(request, report.by_month, param="month_page"),
+    }
+    return render(request, "products/earnings.html", context)
 
 
 def _filters(request) -> tuple[str, list[Product], Product | None]:
@@ -46,7 +51,7 @@ def sales(request):
     queryset = reports.sales_for_role(
         user=request.user, role=role, product_id=product.pk if product else None
     )
-    page = Paginator(queryset, SALES_PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, queryset)
     context = {
         "role": role,
         "roles": reports.SALES_ROLES,
