@@ -11,6 +11,13 @@ from config.logs import logging_config
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# gunicorn 25+ opens a control socket (for `gunicornc`) at one path per user, so a second
+# instance on the host fails to bind it and logs an error. Off unless GUNICORN_CONTROL_SOCKET
+# names a path of this instance's own.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 # No handler of gunicorn's own: its loggers reach the root handler configured below.
 accesslog = None
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'

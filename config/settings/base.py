@@ -162,6 +162,10 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or database_url(VAR_DIR / "pg"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
+        # Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator()) may
+        # outlive the server connection it was opened on: DB_DISABLE_SERVER_SIDE_CURSORS=1
+        # makes iterator() fetch in chunks on the client instead (README, several hosts).
+        disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
