@@ -32,7 +32,11 @@ from subscriptions.schedule import MONTHS_BETWEEN
 
 
 def subscriptions_for_buyer(*, buyer: User) -> QuerySet[Subscription]:
-    return Subscription.objects.filter(buyer=buyer).select_related("product", "plan")
+    return (
+        Subscription.objects.filter(buyer=buyer)
+        .select_related("product", "plan")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def subscription_for_buyer(*, buyer: User, pk: int) -> Subscription:

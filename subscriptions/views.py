@@ -16,6 +16,7 @@ from accounts.exceptions import DomainError
 from accounts.guards import validated_account_required
 from config.feedback import act
 from config.htmx import redirect_page, render_page_or_partial
+from config.paginate import paginate
 from products.money import to_minor
 from products.payments import keys, limits
 from products.payments.methods import Family, family_of, methods_for_country
@@ -96,8 +97,14 @@ def my_subscriptions(request):
         .order_by("number"),
         to_attr="awaiting_slips",
     )
-    subscriptions = selectors.subscriptions_for_buyer(buyer=request.user).prefetch_related(awaiting)
-    return render(request, "subscriptions/my_subscriptions.html", {"subscriptions": subscriptions})
+    page = paginate(
+        request, selectors.subscriptions_for_buyer(buyer=request.user).prefetch_related(awaiting)
+    )
+    return render(
+        request,
+        "subscriptions/my_subscriptions.html",
+        {"page": page, "subscriptions": page.object_list},
+    )
 
 
 @login_required
@@ -175,11 +182,8 @@ def subscribers(request, pk: int):
     product = product_get_for_producer(producer=request.user, pk=pk)
     form = StatusFilterForm(request.GET or None)
     status = form.cleaned_data["status"] if form.is_valid() else ""
-    context = {
-        "product": product,
-        "form": form,
-        "subscriptions": selectors.subscribers_for_product(product=product, status=status),
-    }
+    page = paginate(request, selectors.subscribers_for_product(product=product, status=status))
+    context = {"product": product, "form": form, "page": page, "subscriptions": page.object_list}
     return render_page_or_partial(
         request, "subscriptions/subscribers.html", "subscriber-list", context
     )

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.exceptions import DomainError
 from config.htmx import redirect_page, render_page_or_partial
+from config.paginate import paginate
 from products import selectors
 from products.forms import CheckoutForm, RefundForm
 from products.models import Product, Refund, Sale
@@ -94,8 +95,10 @@ def _pay(request, product: Product, form: CheckoutForm):
 
 @login_required
 def purchases(request):
+    page = paginate(request, selectors.purchases_for_buyer(buyer=request.user))
     context = {
-        "sales": selectors.purchases_for_buyer(buyer=request.user),
+        "page": page,
+        "sales": page.object_list,
         # A pending sale paid by one of these has a slip page (it says when it has expired).
         "cash_methods": [m for m in Method.values if is_cash(m)],
     }

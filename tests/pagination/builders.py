@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.models import Notification, User
 from coproduction.models import ChangeRequest, Contract, ContractEvent
 from coproduction.services.ledger import ledger_write_splits
-from products.models import Affiliation, Product, Sale
+from products.models import Affiliation, Plan, Product, Sale
+from subscriptions.models import Recurrence, Subscription
 from tests.coproduction.factories import ContractFactory, terms_of_use
 from tests.factories import ProductFactory, UserFactory
 
@@ -223,3 +224,89 @@ def inbox(n: int) -> Built:
         recipient=user, kind=Kind.INVITATION, key="other", params={"product": "Course"}
     )
     return Built(user, reverse("accounts:inbox"), {"group": "payments"})
+
+
+def purchases(n: int) -> Built:
+    buyer = UserFactory()
+    shop = products(UserFactory(validated=True), 1)[0]
+    now = timezone.now()
+    paid_sales([(shop, now - timedelta(minutes=i)) for i in range(n)], buyer=buyer)
+    paid_sales([(shop, now)])  # another buyer's
+    return Built(buyer, reverse("products:purchases"))
+
+
+def _subscriptions(plan: Plan, buyers, status: str) -> list[Subscription]:
+    now = timezone.now()
+    made = Subscription.objects.bulk_create(
+        Subscription(
+            product=plan.product,
+            plan=plan,
+            buyer=buyer,
+            status=status,
+            method="card",
+            country="BR",
+            payment_label="Card •••• 4242",
+            anchor_date=now.date(),
+            next_charge_date=now.date() + timedelta(days=30),
+            last_number=1,
+            paid_count=1,
+            checkout_key=uuid.uuid4().hex,
+            created_at=now - timedelta(minutes=i),
+        )
+        for i, buyer in enumerate(buyers)
+    )
+    # Each with its first installment, drawn in the subscriber list's Charges column.
+    sales = Sale.objects.bulk_create(
+        Sale(
+            product=plan.product,
+            buyer=subscription.buyer,
+            subscription=subscription,
+            amount_minor=plan.price_minor,
+            currency=plan.product.currency,
+            method="card",
+            country="BR",
+            status=Sale.Status.PAID,
+            checkout_key=uuid.uuid4().hex,
+            paid_at=now,
+        )
+        for subscription in made
+    )
+    Recurrence.objects.bulk_create(
+        Recurrence(
+            subscription=subscription,
+            sale=sale,
+            number=1,
+            due_date=now.date(),
+            amount_minor=plan.price_minor,
+            status=Recurrence.Status.PAID,
+            paid_at=now,
+            window_closes_at=now,
+        )
+        for subscription, sale in zip(made, sales, strict=True)
+    )
+    return made
+
+
+def _plan() -> Plan:
+    product = Product.objects.create(
+        producer=UserFactory(validated=True), name="Pg club", kind=Product.Kind.SUBSCRIPTION
+    )
+    return Plan.objects.create(product=product, name="Monthly", price_minor=4990)
+
+
+def subscribers(n: int) -> Built:
+    plan = _plan()
+    _subscriptions(plan, users(n), Subscription.Status.ACTIVE)
+    _subscriptions(plan, users(2), Subscription.Status.OVERDUE)  # the filter leaves them out
+    return Built(
+        plan.product.producer,
+        reverse("subscriptions:subscribers", args=[plan.product.pk]),
+        {"status": Subscription.Status.ACTIVE},
+    )
+
+
+def my_subscriptions(n: int) -> Built:
+    buyer = UserFactory()
+    plan = _plan()
+    _subscriptions(plan, [buyer] * n, Subscription.Status.ACTIVE)
+    return Built(buyer, reverse("subscriptions:mine"))

@@ -35,6 +35,9 @@ LISTS = {
     "earnings_products": (builders.earnings_products, "product_page", r"<td><strong>Pg-"),
     "earnings_months": (builders.earnings_months, "month_page", r"<td>BRL</td>"),
     "inbox": (builders.inbox, "page", r'<li class="inbox-item'),
+    "purchases": (builders.purchases, "page", r'href="/purchases/\d+/">Details</a>'),
+    "subscribers": (builders.subscribers, "page", r'data-label="Subscriber"><strong>'),
+    "my_subscriptions": (builders.my_subscriptions, "page", r'href="/subscriptions/\d+/">Details'),
 }
 
 
