@@ -440,7 +440,13 @@ def insert_entries(splits: Iterable[Sequence[tuple]]) -> None:
     64 KiB. Constraints and the ledger's triggers apply as to any insert. An exception raised
     while `splits` is consumed aborts the COPY: nothing is appended."""
     sql = f"COPY {LedgerEntry._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    # psycopg's own cursor does the COPY; its errors reach callers as Django's (IntegrityError…),
+    # as from any other query.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
         block: list[str] = []
         size = 0
         for rows in splits:
