@@ -41,23 +41,52 @@ def subscriptions_for_buyer(*, buyer: User) -> QuerySet[Subscription]:
 
 def subscription_for_buyer(*, buyer: User, pk: int) -> Subscription:
     return get_object_or_404(
-        Subscription.objects.select_related("product__producer", "plan").prefetch_related(
-            Prefetch(
-                "recurrences",
-                queryset=Recurrence.objects.select_related("sale").prefetch_related(
-                    Prefetch("sale__attempts", queryset=PaymentAttempt.objects.order_by("number"))
-                ),
-            ),
-            "events__actor",
-        ),
-        pk=pk,
-        buyer=buyer,
+        Subscription.objects.select_related("product__producer", "plan"), pk=pk, buyer=buyer
     )
 
 
+def subscription_charges(*, subscription: Subscription) -> QuerySet[Recurrence]:
+    """A subscription's charges, newest first, each with its sale and the sale's attempts (for
+    one page of them: config.paginate)."""
+    return (
+        subscription.recurrences.select_related("sale")
+        .prefetch_related(
+            Prefetch("sale__attempts", queryset=PaymentAttempt.objects.order_by("number"))
+        )
+        .order_by("-number")
+    )
+
+
+def subscription_events(*, subscription: Subscription) -> QuerySet:
+    """What happened to a subscription, oldest first (a page of it at a time)."""
+    return subscription.events.select_related("actor").order_by("created_at", "pk")
+
+
+def subscription_awaiting_slip(*, subscription: Subscription) -> Recurrence | None:
+    """The charge whose slip is still to be paid, if any (at most one is open at a time)."""
+    return (
+        subscription.recurrences.filter(status=Recurrence.Status.PENDING)
+        .exclude(slip_code="")
+        .select_related("sale")
+        .order_by("number")
+        .first()
+    )
+
+
+# A subscriber's row on Subscribers shows their latest charges only (12: a year of monthly
+# ones); the buyer's own subscription page lists them all, a page at a time.
+RECENT_CHARGES = 12
+
+
 def subscribers_for_product(*, product, status: str = "") -> QuerySet[Subscription]:
+    """`recent_recurrences`: each subscription's latest RECENT_CHARGES charges, newest first
+    (one query for the page, a window per subscription)."""
     queryset = product.subscriptions.select_related("buyer", "plan").prefetch_related(
-        Prefetch("recurrences", queryset=Recurrence.objects.order_by("number"))
+        Prefetch(
+            "recurrences",
+            queryset=Recurrence.objects.order_by("-number")[:RECENT_CHARGES],
+            to_attr="recent_recurrences",
+        )
     )
     if status:
         queryset = queryset.filter(status=status)

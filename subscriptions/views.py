@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -111,19 +112,35 @@ def my_subscriptions(request):
 def detail(request, pk: int):
     subscription = selectors.subscription_for_buyer(buyer=request.user, pk=pk)
     form = _payment_form(subscription, initial={"method": subscription.method})
-    return render(request, "subscriptions/detail.html", _detail_context(subscription, form))
+    return render(
+        request, "subscriptions/detail.html", _detail_context(request, subscription, form)
+    )
 
 
-def _detail_context(subscription: Subscription, form: UpdatePaymentForm) -> dict:
+def _detail_context(request, subscription: Subscription, form: UpdatePaymentForm) -> dict:
     """The payment form only while there is a card to update (an ended subscription, or one
-    paid by slip or debit, has none); the slip still waiting to be paid, if any."""
+    paid by slip or debit, has none); the slip still waiting to be paid, if any; a page of the
+    charges (newest first) and one of the events, each paged on its own."""
     editable = subscription.can_cancel and family_of(subscription.method) == Family.CARD
-    awaiting = next((r for r in subscription.recurrences.all() if r.is_awaiting_slip), None)
+    awaiting = selectors.subscription_awaiting_slip(subscription=subscription)
+    path = reverse("subscriptions:detail", args=[subscription.pk])
     return {
         "subscription": subscription,
         "form": form if editable else None,
         "slip": slip_pending(awaiting.sale) if awaiting else None,
         "awaiting_slip": awaiting,
+        "charges": paginate(
+            request,
+            selectors.subscription_charges(subscription=subscription),
+            param="charges_page",
+            path=path,
+        ),
+        "events": paginate(
+            request,
+            selectors.subscription_events(subscription=subscription),
+            param="events_page",
+            path=path,
+        ),
     }
 
 
@@ -161,7 +178,9 @@ def update_payment(request, pk: int):
     refused = limits.form_admit(request, form) if form.is_valid() else None
     if not form.is_valid():  # or refused: too many attempts, which the form now says
         return limits.respond(
-            render(request, "subscriptions/detail.html", _detail_context(subscription, form)),
+            render(
+                request, "subscriptions/detail.html", _detail_context(request, subscription, form)
+            ),
             refused,
         )
     act(

@@ -12,7 +12,7 @@ from accounts.models import Notification, User
 from coproduction.models import ChangeRequest, Contract, ContractEvent
 from coproduction.services.ledger import ledger_write_splits
 from products.models import Affiliation, Plan, Product, Sale
-from subscriptions.models import Recurrence, Subscription
+from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
 from tests.coproduction.factories import ContractFactory, terms_of_use
 from tests.factories import ProductFactory, UserFactory
 
@@ -310,3 +310,59 @@ def my_subscriptions(n: int) -> Built:
     plan = _plan()
     _subscriptions(plan, [buyer] * n, Subscription.Status.ACTIVE)
     return Built(buyer, reverse("subscriptions:mine"))
+
+
+def _subscription_with_charges(n: int) -> Subscription:
+    """One subscription whose n monthly charges were all paid (number 1 to n)."""
+    plan = _plan()
+    subscription = _subscriptions(plan, [UserFactory()], Subscription.Status.ACTIVE)[0]
+    now = timezone.now()
+    sales = Sale.objects.bulk_create(
+        Sale(
+            product=plan.product,
+            buyer=subscription.buyer,
+            subscription=subscription,
+            amount_minor=plan.price_minor,
+            currency=plan.product.currency,
+            method="card",
+            country="BR",
+            status=Sale.Status.PAID,
+            checkout_key=uuid.uuid4().hex,
+            paid_at=now,
+        )
+        for _ in range(2, n + 1)
+    )
+    Recurrence.objects.bulk_create(
+        Recurrence(
+            subscription=subscription,
+            sale=sale,
+            number=number,
+            due_date=now.date() + timedelta(days=30 * (number - 1)),
+            amount_minor=plan.price_minor,
+            status=Recurrence.Status.PAID,
+            paid_at=now,
+            window_closes_at=now,
+        )
+        for number, sale in enumerate(sales, start=2)
+    )
+    return subscription
+
+
+def subscription_charges(n: int) -> Built:
+    subscription = _subscription_with_charges(n)
+    return Built(subscription.buyer, reverse("subscriptions:detail", args=[subscription.pk]))
+
+
+def subscription_events(n: int) -> Built:
+    subscription = _subscription_with_charges(1)
+    start = timezone.now() - timedelta(days=60)
+    SubscriptionEvent.objects.bulk_create(
+        SubscriptionEvent(
+            subscription=subscription,
+            from_status="active",
+            to_status="overdue" if i % 2 else "active",
+            created_at=start + timedelta(hours=i),
+        )
+        for i in range(n)
+    )
+    return Built(subscription.buyer, reverse("subscriptions:detail", args=[subscription.pk]))

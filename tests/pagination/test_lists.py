@@ -38,6 +38,12 @@ LISTS = {
     "purchases": (builders.purchases, "page", r'href="/purchases/\d+/">Details</a>'),
     "subscribers": (builders.subscribers, "page", r'data-label="Subscriber"><strong>'),
     "my_subscriptions": (builders.my_subscriptions, "page", r'href="/subscriptions/\d+/">Details'),
+    "subscription_charges": (
+        builders.subscription_charges,
+        "charges_page",
+        r'<td data-label="#"><a href="/purchases/',
+    ),
+    "subscription_events": (builders.subscription_events, "events_page", r"<li><time>"),
 }
 
 
@@ -176,3 +182,18 @@ def test_resending_an_invitation_on_page_two_comes_back_to_page_two(client):
     assert f"51{DASH}51 of 51" in visible(answer)
     # Its links go to the product's page, not to the resend address it was posted to.
     assert f'href="{built.url}"' in answer
+
+
+def test_a_subscribers_row_shows_its_latest_twelve_charges_oldest_of_them_first(client):
+    """A subscriber's row grows with every charge: it shows the latest RECENT_CHARGES only
+    (the buyer's own page lists them all, a page at a time)."""
+    from subscriptions.selectors import RECENT_CHARGES
+
+    subscription = builders._subscription_with_charges(20)
+    client.force_login(subscription.product.producer)
+
+    html = client.get(f"/products/{subscription.product_id}/subscribers/").content.decode()
+
+    shown = [int(n) for n in re.findall(r'class="badge badge-recurrence-paid"[^>]*>#(\d+) ', html)]
+    assert RECENT_CHARGES == 12
+    assert shown == list(range(9, 21))
