@@ -62,14 +62,19 @@ def subscription_events(*, subscription: Subscription) -> QuerySet:
     return subscription.events.select_related("actor").order_by("created_at", "pk")
 
 
+def recurrences_awaiting_slip() -> QuerySet[Recurrence]:
+    """Charges whose slip is still to be paid (Recurrence.is_awaiting_slip, in SQL)."""
+    return (
+        Recurrence.objects.filter(status=Recurrence.Status.PENDING)
+        .exclude(slip_code="")
+        .order_by("number")
+    )
+
+
 def subscription_awaiting_slip(*, subscription: Subscription) -> Recurrence | None:
     """The charge whose slip is still to be paid, if any (at most one is open at a time)."""
     return (
-        subscription.recurrences.filter(status=Recurrence.Status.PENDING)
-        .exclude(slip_code="")
-        .select_related("sale")
-        .order_by("number")
-        .first()
+        recurrences_awaiting_slip().filter(subscription=subscription).select_related("sale").first()
     )
 
 

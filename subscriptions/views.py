@@ -26,7 +26,7 @@ from products.selectors import product_get_for_producer, product_get_public
 from products.views.sales import affiliate_cookie_name
 from subscriptions import selectors
 from subscriptions.forms import StatusFilterForm, SubscribeForm, UpdatePaymentForm
-from subscriptions.models import Recurrence, Subscription
+from subscriptions.models import Subscription
 from subscriptions.services import lifecycle, subscribe
 from subscriptions.services.webhooks import signature_valid, webhook_handle
 
@@ -92,11 +92,7 @@ def subscribe_view(request, pk: int, plan_pk: int):
 def my_subscriptions(request):
     # A slip still to pay replaces the next charge in the list (one query for all rows).
     awaiting = Prefetch(
-        "recurrences",
-        queryset=Recurrence.objects.filter(status=Recurrence.Status.PENDING)
-        .exclude(slip_code="")
-        .order_by("number"),
-        to_attr="awaiting_slips",
+        "recurrences", queryset=selectors.recurrences_awaiting_slip(), to_attr="awaiting_slips"
     )
     page = paginate(
         request, selectors.subscriptions_for_buyer(buyer=request.user).prefetch_related(awaiting)

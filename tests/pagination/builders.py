@@ -256,6 +256,14 @@ def _subscriptions(plan: Plan, buyers, status: str) -> list[Subscription]:
         for i, buyer in enumerate(buyers)
     )
     # Each with its first installment, drawn in the subscriber list's Charges column.
+    _paid_charges(plan, [(subscription, 1) for subscription in made])
+    return made
+
+
+def _paid_charges(plan: Plan, charges) -> None:
+    """A paid sale and its recurrence for each (subscription, number) of `charges`, due a
+    month apart."""
+    now = timezone.now()
     sales = Sale.objects.bulk_create(
         Sale(
             product=plan.product,
@@ -269,22 +277,21 @@ def _subscriptions(plan: Plan, buyers, status: str) -> list[Subscription]:
             checkout_key=uuid.uuid4().hex,
             paid_at=now,
         )
-        for subscription in made
+        for subscription, _ in charges
     )
     Recurrence.objects.bulk_create(
         Recurrence(
             subscription=subscription,
             sale=sale,
-            number=1,
-            due_date=now.date(),
+            number=number,
+            due_date=now.date() + timedelta(days=30 * (number - 1)),
             amount_minor=plan.price_minor,
             status=Recurrence.Status.PAID,
             paid_at=now,
             window_closes_at=now,
         )
-        for subscription, sale in zip(made, sales, strict=True)
+        for (subscription, number), sale in zip(charges, sales, strict=True)
     )
-    return made
 
 
 def _plan() -> Plan:
@@ -316,35 +323,7 @@ def _subscription_with_charges(n: int) -> Subscription:
     """One subscription whose n monthly charges were all paid (number 1 to n)."""
     plan = _plan()
     subscription = _subscriptions(plan, [UserFactory()], Subscription.Status.ACTIVE)[0]
-    now = timezone.now()
-    sales = Sale.objects.bulk_create(
-        Sale(
-            product=plan.product,
-            buyer=subscription.buyer,
-            subscription=subscription,
-            amount_minor=plan.price_minor,
-            currency=plan.product.currency,
-            method="card",
-            country="BR",
-            status=Sale.Status.PAID,
-            checkout_key=uuid.uuid4().hex,
-            paid_at=now,
-        )
-        for _ in range(2, n + 1)
-    )
-    Recurrence.objects.bulk_create(
-        Recurrence(
-            subscription=subscription,
-            sale=sale,
-            number=number,
-            due_date=now.date() + timedelta(days=30 * (number - 1)),
-            amount_minor=plan.price_minor,
-            status=Recurrence.Status.PAID,
-            paid_at=now,
-            window_closes_at=now,
-        )
-        for number, sale in enumerate(sales, start=2)
-    )
+    _paid_charges(plan, [(subscription, number) for number in range(2, n + 1)])
     return subscription
 
 
