@@ -253,3 +253,154 @@ class Notification(models.Model):
     @property
     def is_unread(self) -> bool:
         return self.read_at is None
+
+
+# The payout account kind that receives each currency's withdrawals: the one place that says
+# so. USD has none yet, so USD balances are not offered for withdrawal.
+PAYOUT_KIND_FOR_CURRENCY = {"BRL": "pix", "EUR": "iban", "MXN": "clabe", "COP": "co_bank"}
+
+
+class PayoutAccount(models.Model):
+    """Where a party's withdrawals in one currency go, in the holder's own name and tax
+    document (accounts.payout_accounts checks and saves them). A replaced account is kept,
+    inactive: withdrawals point at the account they were paid to."""
+
+    class Kind(models.TextChoices):
+        PIX = "pix", _("Pix (Brazil, BRL)")
+        IBAN = "iban", _("IBAN (Portugal and SEPA, EUR)")
+        CLABE = "clabe", _("CLABE (Mexico, MXN)")
+        CO_BANK = "co_bank", _("Bank account (Colombia, COP)")
+
+    class PixKeyType(models.TextChoices):
+        CPF = "cpf", "CPF"
+        CNPJ = "cnpj", "CNPJ"
+        EMAIL = "email", _("email")
+        PHONE = "phone", _("phone")
+        RANDOM = "random", _("random key")
+
+    class AccountType(models.TextChoices):
+        SAVINGS = "savings", _("savings")
+        CHECKING = "checking", _("checking")
+
+    # Money was or will be paid to it: a user with payout accounts is deactivated, not deleted.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="payout_accounts",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    # Stored normalized (accounts.payout_accounts): CPF and CNPJ as digits, a phone as
+    # +55 and its digits, an email in lower case, a random key as a lower-case UUID.
+    pix_key_type = models.CharField(
+        _("Pix key type"), max_length=10, choices=PixKeyType.choices, blank=True
+    )
+    pix_key = models.CharField(_("Pix key"), max_length=77, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    clabe = models.CharField(_("CLABE"), max_length=18, blank=True)
+    bank_code = models.CharField(_("bank code"), max_length=10, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True)
+    account_type = models.CharField(
+        _("account type"), max_length=10, choices=AccountType.choices, blank=True
+    )
+    account_number = models.CharField(_("account number"), max_length=20, blank=True)
+    holder_name = models.CharField(_("holder name"), max_length=200)
+    holder_document = models.CharField(_("holder tax document"), max_length=40)
+    is_active = models.BooleanField(_("is active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    replaced_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
+    # Set when the account replaced another: no withdrawal is paid to it before then.
+    withdrawals_held_until = models.DateTimeField(
+        _("withdrawals held until"), null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["user", "kind", "-created_at"]
+        verbose_name = _("payout account")
+        verbose_name_plural = _("payout accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind"],
+                condition=models.Q(is_active=True),
+                name="payoutaccount_one_active_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["pix", "iban", "clabe", "co_bank"]),
+                name="payoutaccount_kind_valid",
+            ),
+            # Each kind has its own fields filled and no other kind's.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        kind="pix",
+                        pix_key_type__in=["cpf", "cnpj", "email", "phone", "random"],
+                        iban="",
+                        clabe="",
+                        account_number="",
+                    )
+                    & ~models.Q(pix_key="")
+                )
+                | (
+                    models.Q(kind="iban", pix_key="", clabe="", account_number="")
+                    & ~models.Q(iban="")
+                )
+                | (
+                    models.Q(kind="clabe", pix_key="", iban="", account_number="")
+                    & ~models.Q(clabe="")
+                )
+                | (
+                    models.Q(
+                        kind="co_bank",
+                        account_type__in=["savings", "checking"],
+                        pix_key="",
+                        iban="",
+                        clabe="",
+                    )
+                    & ~models.Q(bank_code="")
+                    & ~models.Q(account_number="")
+                ),
+                name="payoutaccount_fields_for_kind",
+            ),
+            # Only a replacement ends an account.
+            models.CheckConstraint(
+                condition=models.Q(is_active=True, replaced_at__isnull=True)
+                | models.Q(is_active=False, replaced_at__isnull=False),
+                name="payoutaccount_replaced_when_inactive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.display}"
+
+    @property
+    def currency(self) -> str:
+        return next(c for c, kind in PAYOUT_KIND_FOR_CURRENCY.items() if kind == self.kind)
+
+    @property
+    def withdrawals_held(self) -> bool:
+        held_until = self.withdrawals_held_until
+        return held_until is not None and timezone.now() < held_until
+
+    @property
+    def display(self) -> str:
+        """The account as a person recognizes it, its number masked: "Pix (email)
+        j***@example.com", "IBAN PT50 **** **** 1234"."""
+        from accounts.payout_accounts import account_display
+
+        return account_display(self)
+
+    def snapshot(self) -> dict:
+        """The plain values a payout gateway needs to pay this account, as they are now."""
+        values = {
+            "kind": self.kind,
+            "currency": self.currency,
+            "holder_name": self.holder_name,
+            "holder_document": self.holder_document,
+        }
+        fields = {
+            self.Kind.PIX: ["pix_key_type", "pix_key"],
+            self.Kind.IBAN: ["iban"],
+            self.Kind.CLABE: ["clabe"],
+            self.Kind.CO_BANK: ["bank_code", "bank_name", "account_type", "account_number"],
+        }[self.Kind(self.kind)]
+        return values | {name: getattr(self, name) for name in fields}

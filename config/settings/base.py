@@ -1,6 +1,7 @@
 """Settings shared by every environment; each value that differs per machine comes from the env."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -366,6 +367,10 @@ PRICE_LIMITS_MINOR = {
     "MXN": (20_00, 200_000_00),
     "COP": (5_000_00, 40_000_000_00),
 }
+
+# A payout account that replaces another receives no withdrawal for this long, and the old
+# email address is told (accounts.payout_accounts): time to stop a stolen session's change.
+PAYOUT_ACCOUNT_CHANGE_HOLD = timedelta(hours=24)
 
 # Logs go to stdout with the request id on every line (config.logs): readable here, JSON lines
 # in production (LOG_FORMAT=json|text overrides). Money events: config.money_log.
