@@ -1,5 +1,5 @@
 """Admin for users and account validations, with validate/reject actions; tax documents are
-shown formatted and checked by country (accounts.tax_documents)."""
+shown formatted and checked by country (accounts.tax_documents); payout accounts, read-mostly."""
 
 from django import forms
 from django.contrib import admin
@@ -11,7 +11,13 @@ from django.utils.translation import ngettext
 
 from accounts import services
 from accounts.locales import supported_language
-from accounts.models import AccountValidation, AccountValidationEvent, Notification, User
+from accounts.models import (
+    AccountValidation,
+    AccountValidationEvent,
+    Notification,
+    PayoutAccount,
+    User,
+)
 from accounts.tax_documents import tax_document_clean, tax_document_display
 from config.admin_actions import apply_each
 from config.admin_display import status_column
@@ -206,4 +212,47 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PayoutAccount)
+class PayoutAccountAdmin(admin.ModelAdmin):
+    """Where each person's withdrawals go, read-only: added and replaced by their owner only
+    (accounts.payout_accounts), never deleted (withdrawals point at them). Support may move
+    the hold after a change."""
+
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "created_at"
+    list_display = ["user", "kind", "display", "is_active", "withdrawals_held_until"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    fields = [
+        "user",
+        "kind",
+        "pix_key_type",
+        "pix_key",
+        "iban",
+        "clabe",
+        "bank_code",
+        "bank_name",
+        "account_type",
+        "account_number",
+        "holder_name",
+        "holder_document",
+        "is_active",
+        "created_at",
+        "replaced_at",
+        "withdrawals_held_until",
+    ]
+    readonly_fields = [name for name in fields if name != "withdrawals_held_until"]
+
+    @admin.display(description=_("account"))
+    def display(self, account: PayoutAccount) -> str:
+        return account.display
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -65,6 +65,7 @@ PIX_EMAIL_MAX = 77
 # DDD (two digits, no zero) then a 9-digit mobile number (starting with 9) or an 8-digit one.
 _BR_PHONE = re.compile(r"[1-9]{2}(?:9\d{8}|[2-9]\d{7})")
 _UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _SEPARATORS = re.compile(r"[\s.\-/()]")
 
 PIX_KEY_ERRORS = {
@@ -93,9 +94,13 @@ def pix_key_clean(*, key_type: str, key: str) -> str:
     if key_type in (PixKeyType.CPF, PixKeyType.CNPJ):
         module = cpf if key_type == PixKeyType.CPF else cnpj
         try:
-            return module.validate(value)
+            number = module.validate(value)
         except StdnumError:
             raise error from None
+        # 111.111.111-11 and the like pass the check digits; no such number is ever issued.
+        if len(set(number)) == 1:
+            raise error
+        return number
     if key_type == PixKeyType.EMAIL:
         value = value.lower()
         if len(value) > PIX_EMAIL_MAX:
@@ -125,6 +130,10 @@ def _br_phone_national(value: str, error: ValidationError) -> str:
 
 def iban_clean(value: str) -> str:
     """An IBAN of a SEPA country, compact and in capitals (PT50000201231234567890154)."""
+    # Letters, digits and spaces in an IBAN's shape first: stdnum would call most other
+    # mistakes (a number cut short) wrong check digits.
+    if not _IBAN_SHAPE.fullmatch(stdnum_iban.compact(value)):
+        raise ValidationError(_("Enter a valid IBAN."), code="invalid")
     try:
         number = stdnum_iban.validate(value)
     except InvalidChecksum:
@@ -314,8 +323,13 @@ def payout_account_save(*, user: User, data: dict) -> PayoutAccount:
     return account
 
 
+def change_hold_hours() -> int:
+    """PAYOUT_ACCOUNT_CHANGE_HOLD in whole hours, as people are told it."""
+    return int(settings.PAYOUT_ACCOUNT_CHANGE_HOLD.total_seconds() // 3600)
+
+
 def _email_change(*, user: User, old: PayoutAccount, new: PayoutAccount) -> None:
-    hours = int(settings.PAYOUT_ACCOUNT_CHANGE_HOLD.total_seconds() // 3600)
+    hours = change_hold_hours()
     email_person(
         user,
         subject=lambda: gettext("Your payout account was changed"),

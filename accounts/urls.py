@@ -7,6 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("validation/", views.validation, name="validation"),
     path("settings/", views.account_settings, name="settings"),
+    path("payout-account/", views.payout_account, name="payout_account"),
     path("language/", views.language, name="language"),
     path("inbox/", inbox_views.inbox, name="inbox"),
     path("inbox/bell/", inbox_views.bell, name="bell"),

@@ -1,18 +1,20 @@
 """Account screens: the dashboard, the account validation request, the header's language
-switcher and the account settings."""
+switcher, the account settings and the payout accounts."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import payout_accounts, services
 from accounts.exceptions import DomainError
-from accounts.forms import AccountSettingsForm, LanguageForm, ValidationForm
+from accounts.forms import AccountSettingsForm, LanguageForm, PayoutAccountForm, ValidationForm
 from accounts.locales import local_date, user_zone
 from accounts.models import AccountValidation, User
 from accounts.tax_documents import tax_document_display
@@ -254,3 +256,64 @@ def _remember_language(response, code: str) -> None:
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payout_account(request):
+    """The person's payout accounts (masked) and the form that adds or replaces one, confirmed
+    with their password (and authenticator code). Only a validated account may have one."""
+    user = request.user
+    validation = AccountValidation.objects.filter(user=user).first()
+    if validation is None or not validation.is_validated:
+        if request.method == "POST":
+            messages.error(request, _("Payout accounts need a validated account."))
+            return redirect("accounts:payout_account")
+        return render(request, "accounts/payout_account.html", {"validation": validation})
+    form = PayoutAccountForm(
+        request.POST or None,
+        user=user,
+        validation=validation,
+        initial={
+            "kind": _KIND_FOR_COUNTRY.get(str(validation.country), "iban"),
+            "holder_name": validation.legal_name,
+            "holder_document": _tax_document(validation),
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = payout_accounts.payout_account_save(user=user, data=form.payout_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if account.withdrawals_held_until:
+                hours = payout_accounts.change_hold_hours()
+                messages.success(
+                    request,
+                    ngettext(
+                        "Payout account changed. We emailed you about it, and withdrawals to it "
+                        "are held for %(hours)s hour.",
+                        "Payout account changed. We emailed you about it, and withdrawals to it "
+                        "are held for %(hours)s hours.",
+                        hours,
+                    )
+                    % {"hours": hours},
+                )
+            else:
+                messages.success(request, _("Payout account added."))
+            return redirect("accounts:payout_account")
+    return render(
+        request,
+        "accounts/payout_account.html",
+        {
+            "validation": validation,
+            "accounts": payout_accounts.payout_accounts_active(user=user),
+            "mfa_enabled": payout_accounts.mfa_enabled(user),
+            "hold_hours": payout_accounts.change_hold_hours(),
+            "form": form,
+        },
+    )
+
+
+# The kind the form starts on: the one of the validated country's currency.
+_KIND_FOR_COUNTRY = {"BR": "pix", "MX": "clabe", "CO": "co_bank"}
