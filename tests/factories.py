@@ -161,3 +161,35 @@ def use_gateway(monkeypatch, gateway_class) -> None:
 
     for module in (payments, refunds, lifecycle):
         monkeypatch.setattr(module, "get_gateway", gateway_class)
+
+
+class PayoutAccountFactory(factory.django.DjangoModelFactory):
+    """An active payout account in its validated owner's name: a Pix email key (BRL) unless
+    `eur`, `mxn` or `cop` says another kind."""
+
+    class Meta:
+        model = "accounts.PayoutAccount"
+
+    user = factory.SubFactory(UserFactory, validated=True)
+    kind = "pix"
+    pix_key_type = "email"
+    pix_key = factory.LazyAttribute(lambda o: o.user.email)
+    holder_name = factory.LazyAttribute(lambda o: o.user.validation.legal_name)
+    holder_document = factory.LazyAttribute(
+        lambda o: "".join(ch for ch in o.user.validation.tax_document if ch.isalnum()).upper()
+    )
+
+    class Params:
+        eur = factory.Trait(
+            kind="iban", pix_key_type="", pix_key="", iban="PT50000201231234567890154"
+        )
+        mxn = factory.Trait(kind="clabe", pix_key_type="", pix_key="", clabe="002010077777777771")
+        cop = factory.Trait(
+            kind="co_bank",
+            pix_key_type="",
+            pix_key="",
+            bank_code="007",
+            bank_name="Bancolombia",
+            account_type="savings",
+            account_number="12345678901",
+        )
