@@ -21,6 +21,9 @@ def django_on_bench_database(*, migrate: bool = True, url: str | None = None) ->
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-not-used-for-anything-real")
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     os.environ.setdefault("GATEWAY_WEBHOOK_SECRET", "benchmark-only-webhook-secret-not-real-0000")
+    os.environ.setdefault(
+        "PAYOUT_WEBHOOK_SECRET", "benchmark-only-payout-webhook-secret-not-real-0000"
+    )
     # Production wants a shared cache (rate limits); nothing measured here reads it.
     os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/15")
     sys.path.insert(0, str(ROOT))

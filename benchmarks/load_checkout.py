@@ -52,6 +52,7 @@ ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "SECRET_KEY": "load-test-only-secret-key-" + secrets.token_hex(16),
     "GATEWAY_WEBHOOK_SECRET": secrets.token_hex(24),
+    "PAYOUT_WEBHOOK_SECRET": secrets.token_hex(24),
     "CELERY_BROKER_URL": "memory://",
     "SECURE_SSL_REDIRECT": "false",
     "SECURE_HSTS_SECONDS": "0",

@@ -183,6 +183,7 @@ class ScaleOut:
             "CELERY_BROKER_URL": self.broker,
             "CACHE_URL": self.cache,
             "GATEWAY_WEBHOOK_SECRET": secrets.token_hex(24),
+            "PAYOUT_WEBHOOK_SECRET": secrets.token_hex(24),
             "SECURE_SSL_REDIRECT": "false",
             "SECURE_HSTS_SECONDS": "0",
             "TRUSTED_PROXY_COUNT": "0",  # reached directly, no proxy in front

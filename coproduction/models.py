@@ -553,11 +553,30 @@ class LedgerEntry(models.Model):
         AFFILIATE = "affiliate", _("Affiliate")
         COCREATOR = "cocreator", _("Cocreator")
         PRODUCER = "producer", _("Producer")
+        # A withdrawal's own entries: the party whose balance it moves, whatever their roles.
+        PAYEE = "payee", _("Payee")
 
     class EntryType(models.TextChoices):
         SPLIT = "split", _("Sale")
         REFUND = "refund", _("Refund")
         CHARGEBACK = "chargeback", _("Chargeback")
+        WITHDRAWAL = "withdrawal", _("Withdrawal")
+        PAYOUT = "payout", _("Payout")
+        PAYOUT_FEE = "payout_fee", _("Withdrawal fee")
+        PAYOUT_RETURN = "payout_return", _("Withdrawal returned")
+
+    # Which of a party's balance figures an entry counts in (coproduction.balances). Earnings
+    # (splits and their reversals) are pending until their `available_on` date, then
+    # available; a withdrawal moves money from available into in withdrawal, and a paid one
+    # from there out (withdrawn records what was paid out, for the statements).
+    class Bucket(models.TextChoices):
+        EARNING = "earning", _("Earnings")
+        AVAILABLE = "available", _("Available")
+        IN_WITHDRAWAL = "in_withdrawal", _("In withdrawal")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    EARNING_TYPES = ("split", "refund", "chargeback")
+    WITHDRAWAL_TYPES = ("withdrawal", "payout", "payout_fee", "payout_return")
 
     # Every reference below is checked by PostgreSQL, set-based, once per INSERT or COPY
     # statement (migration 0010: a statement trigger on the new rows, and triggers on the six
@@ -567,6 +586,8 @@ class LedgerEntry(models.Model):
     sale = models.ForeignKey(
         "products.Sale",
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="ledger",
         verbose_name=_("sale"),
         db_constraint=False,
@@ -577,6 +598,8 @@ class LedgerEntry(models.Model):
     product = models.ForeignKey(
         Product,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("product"),
         db_index=False,
@@ -626,9 +649,30 @@ class LedgerEntry(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # A withdrawal's entries (sale and product empty); checked with the others (migration
+    # 0011): a foreign key would let TRUNCATE … CASCADE of the users empty the ledger.
+    withdrawal = models.ForeignKey(
+        "coproduction.Withdrawal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+        verbose_name=_("withdrawal"),
+        db_index=False,
+        db_constraint=False,
+    )
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     currency = models.CharField(_("currency"), max_length=3)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    bucket = models.CharField(
+        _("balance"),
+        max_length=20,
+        choices=Bucket.choices,
+        default=Bucket.EARNING,
+        db_default=Bucket.EARNING,
+    )
+    # Earnings: the day (UTC) from which the amount is available to withdraw.
+    available_on = models.DateField(_("available on"), null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -661,10 +705,36 @@ class LedgerEntry(models.Model):
                 condition=Q(refund__isnull=False),  # the same rule: splits have no refund
                 name="ledger_reversal_once",
             ),
+            models.UniqueConstraint(
+                fields=["withdrawal", "line"],
+                condition=Q(withdrawal__isnull=False),
+                name="ledger_withdrawal_line_once",
+            ),
             models.CheckConstraint(
-                condition=(Q(entry_type="split") & Q(amount_minor__gte=0))
-                | (~Q(entry_type="split") & Q(amount_minor__lte=0) & Q(refund__isnull=False)),
+                condition=(
+                    Q(entry_type="split")
+                    & Q(amount_minor__gte=0)
+                    & Q(sale__isnull=False, product__isnull=False, withdrawal__isnull=True)
+                    & Q(bucket="earning")
+                )
+                | (
+                    Q(entry_type__in=["refund", "chargeback"])
+                    & Q(amount_minor__lte=0)
+                    & Q(refund__isnull=False, sale__isnull=False, product__isnull=False)
+                    & Q(withdrawal__isnull=True, bucket="earning")
+                )
+                | (
+                    Q(entry_type__in=["withdrawal", "payout", "payout_fee", "payout_return"])
+                    & Q(withdrawal__isnull=False, sale__isnull=True, refund__isnull=True)
+                    & ~Q(bucket="earning")
+                ),
                 name="ledger_sign_matches_type",
+            ),
+            # Earnings are released on a day; a withdrawal's entries are not earnings.
+            models.CheckConstraint(
+                condition=Q(bucket="earning", available_on__isnull=False)
+                | (~Q(bucket="earning") & Q(available_on__isnull=True)),
+                name="ledger_earnings_have_release_day",
             ),
         ]
 
@@ -683,3 +753,188 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerImmutable("Ledger entries are append-only: add a reversing entry instead.")
+
+
+class Balance(models.Model):
+    """A party's money in one currency, kept with the ledger entries it sums (written in the
+    same statement batch as they are, coproduction.balances): `settled` is every earning and
+    every available-bucket entry (pending + available), `in_withdrawal` and `withdrawn` their
+    buckets. Pending is the part of `settled` whose release day is still ahead (the
+    BalanceRelease rows after today); available the rest. The platform's own is the row
+    without a party. `check_balances` recomputes every row from the entries."""
+
+    party = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="balances",
+        verbose_name=_("party"),
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    settled_minor = models.BigIntegerField(_("pending and available (minor units)"), default=0)
+    in_withdrawal_minor = models.BigIntegerField(_("in withdrawal (minor units)"), default=0)
+    withdrawn_minor = models.BigIntegerField(_("withdrawn (minor units)"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("balance")
+        verbose_name_plural = _("balances")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["party", "currency"], name="balance_once", nulls_distinct=False
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party_id or 'platform'} {self.currency}"
+
+
+class BalanceRelease(models.Model):
+    """How much of a party's earnings in a currency becomes available on a day (the sum of the
+    earning entries with that `available_on`): the release timeline, and what is pending."""
+
+    party = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("party"),
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    available_on = models.DateField(_("available on"))
+    amount_minor = models.BigIntegerField(_("amount (minor units)"), default=0)
+
+    class Meta:
+        verbose_name = _("balance release")
+        verbose_name_plural = _("balance releases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["party", "currency", "available_on"],
+                name="balance_release_once",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party_id or 'platform'} {self.currency} {self.available_on}"
+
+
+class Withdrawal(models.Model):
+    """A party taking money out of their available balance to their payout account, through
+    the payout gateway (coproduction.services.withdrawals). The amount leaves available when
+    requested; the fee is taken from it when it is paid; a failed, rejected or canceled one
+    gives it back."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", pgettext_lazy("withdrawal", "Requested")
+        IN_REVIEW = "in_review", pgettext_lazy("withdrawal", "In review")
+        SENT = "sent", pgettext_lazy("withdrawal", "Sent")
+        PAID = "paid", pgettext_lazy("withdrawal", "Paid")
+        FAILED = "failed", pgettext_lazy("withdrawal", "Failed")
+        REJECTED = "rejected", pgettext_lazy("withdrawal", "Rejected")
+        CANCELED = "canceled", pgettext_lazy("withdrawal", "Canceled")
+
+    TRANSITIONS = {
+        Status.REQUESTED: {Status.IN_REVIEW, Status.SENT, Status.CANCELED},
+        Status.IN_REVIEW: {Status.SENT, Status.REJECTED},
+        Status.SENT: {Status.PAID, Status.FAILED},
+        Status.PAID: set(),
+        Status.FAILED: set(),
+        Status.REJECTED: set(),
+        Status.CANCELED: set(),
+    }
+    # The money is back in available (or out, paid).
+    FINAL = (Status.PAID, Status.FAILED, Status.REJECTED, Status.CANCELED)
+
+    party = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="withdrawals",
+        verbose_name=_("party"),
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    fee_minor = models.BigIntegerField(_("fee (minor units)"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED
+    )
+    payout_account = models.ForeignKey(
+        "accounts.PayoutAccount",
+        on_delete=models.PROTECT,
+        related_name="withdrawals",
+        verbose_name=_("payout account"),
+    )
+    # What was sent to the payout gateway, as it was then.
+    account_snapshot = models.JSONField(_("payout account details"), default=dict)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80, unique=True)
+    reference = models.CharField(_("gateway reference"), max_length=100, blank=True)
+    review_reason = models.CharField(_("why it is reviewed"), max_length=200, blank=True)
+    rejection_reason = models.CharField(_("rejection reason"), max_length=500, blank=True)
+    failure = models.CharField(_("failure"), max_length=500, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("withdrawal")
+        verbose_name_plural = _("withdrawals")
+        indexes = [
+            models.Index(fields=["party", "-requested_at"]),
+            models.Index(
+                fields=["status"],
+                name="withdrawal_open",
+                condition=~Q(status__in=["paid", "failed", "rejected", "canceled"]),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0)
+                & Q(fee_minor__gte=0)
+                & Q(fee_minor__lt=models.F("amount_minor")),
+                name="withdrawal_amounts_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "requested",
+                        "in_review",
+                        "sent",
+                        "paid",
+                        "failed",
+                        "rejected",
+                        "canceled",
+                    ]
+                ),
+                name="withdrawal_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("Withdrawal #%(number)s") % {"number": self.pk}
+
+    @property
+    def net_minor(self) -> int:
+        return self.amount_minor - self.fee_minor
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status == self.Status.REQUESTED
+
+    @property
+    def can_review(self) -> bool:
+        return self.status == self.Status.IN_REVIEW
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.FINAL

@@ -351,6 +351,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "coproduction.remind_expiring_contracts",
         "schedule": crontab(minute=25),
     },
+    "dispatch-stale-withdrawals": {
+        "task": "coproduction.dispatch_stale_withdrawals",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # Money: platform fee per charge = percentage of the amount + a fixed amount per currency.
@@ -371,6 +375,29 @@ PRICE_LIMITS_MINOR = {
 # A payout account that replaces another receives no withdrawal for this long, and the old
 # email address is told (accounts.payout_accounts): time to stop a stolen session's change.
 PAYOUT_ACCOUNT_CHANGE_HOLD = timedelta(hours=24)
+
+# Balances and payouts (coproduction.balances, coproduction.services.withdrawals). A sale's
+# shares become available the day after its guarantee period plus a holding period: 30 days
+# in BRL, 15 in the other currencies (as Hotmart does).
+PAYOUT_HOLDING_DAYS = {"BRL": 30}
+PAYOUT_HOLDING_DAYS_OTHER = 15
+# Per currency, in minor units: the smallest withdrawal, the fee taken from each paid one, and
+# the amount above which an admin reviews it (the first of every payout account is reviewed
+# too). USD has no payout account kind yet (accounts.PAYOUT_KIND_FOR_CURRENCY).
+PAYOUT_LIMITS_MINOR = {
+    "BRL": {"minimum": 50_00, "fee": 3_67, "review_above": 10_000_00},
+    "EUR": {"minimum": 20_00, "fee": 1_00, "review_above": 2_000_00},
+    "MXN": {"minimum": 200_00, "fee": 15_00, "review_above": 40_000_00},
+    "COP": {"minimum": 50_000_00, "fee": 3_500_00, "review_above": 8_000_000_00},
+    "USD": {"minimum": 20_00, "fee": 1_00, "review_above": 2_000_00},
+}
+# The payout gateway (coproduction.payout_gateway): the shipped simulator confirms or fails
+# each payout by a signed webhook, as a real one would.
+PAYOUT_GATEWAY = os.environ.get("PAYOUT_GATEWAY", "simulator")
+DEV_PAYOUT_WEBHOOK_SECRET = "dev-payout-webhook-secret-not-for-production-use"
+PAYOUT_WEBHOOK_SECRET = os.environ.get("PAYOUT_WEBHOOK_SECRET", DEV_PAYOUT_WEBHOOK_SECRET)
+# How long the simulator takes to confirm a payout.
+PAYOUT_SIMULATOR_DELAY_SECONDS = 5
 
 # Logs go to stdout with the request id on every line (config.logs): readable here, JSON lines
 # in production (LOG_FORMAT=json|text overrides). Money events: config.money_log.

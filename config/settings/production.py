@@ -8,7 +8,14 @@ from config.logs import logging_config
 from config.sentry import init_sentry
 
 from .base import *  # noqa: F403
-from .base import CACHE_URL, DEV_WEBHOOK_SECRET, LOG_LEVEL, SENTRY_DSN, env_bool
+from .base import (
+    CACHE_URL,
+    DEV_PAYOUT_WEBHOOK_SECRET,
+    DEV_WEBHOOK_SECRET,
+    LOG_LEVEL,
+    SENTRY_DSN,
+    env_bool,
+)
 
 DEBUG = False
 
@@ -24,6 +31,14 @@ GATEWAY_WEBHOOK_SECRET = os.environ.get("GATEWAY_WEBHOOK_SECRET", "")
 if len(GATEWAY_WEBHOOK_SECRET) < 32 or GATEWAY_WEBHOOK_SECRET == DEV_WEBHOOK_SECRET:
     raise ImproperlyConfigured(
         "GATEWAY_WEBHOOK_SECRET must be set in production (at least 32 characters, not the "
+        "development default)."
+    )
+# The same for the payout gateway's webhook: a forged "payout failed" would give back money
+# that was paid out.
+PAYOUT_WEBHOOK_SECRET = os.environ.get("PAYOUT_WEBHOOK_SECRET", "")
+if len(PAYOUT_WEBHOOK_SECRET) < 32 or PAYOUT_WEBHOOK_SECRET == DEV_PAYOUT_WEBHOOK_SECRET:
+    raise ImproperlyConfigured(
+        "PAYOUT_WEBHOOK_SECRET must be set in production (at least 32 characters, not the "
         "development default)."
     )
 

@@ -5,7 +5,7 @@ handful of queries."""
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from config.money_log import money_event
+from coproduction import balances
 from coproduction.dates import (
     contract_in_force_until,
     producer_zone,
@@ -34,6 +35,7 @@ from products.models import Affiliation, Product, Refund, Sale
 from products.payments.states import pk_any
 
 SPLIT = LedgerEntry.EntryType.SPLIT.value
+EARNING = LedgerEntry.Bucket.EARNING.value
 
 
 @dataclass(slots=True)
@@ -137,9 +139,9 @@ def _paid_sales(rows: Sequence[tuple]) -> list[PaidSale]:
     """PaidSale per locked row, with the few products and affiliations they share."""
     if not rows:
         return []
-    products = Product.objects.only("producer_id", "cocreators_may_be_affiliates").in_bulk(
-        {row[1] for row in rows}
-    )
+    products = Product.objects.only(
+        "producer_id", "cocreators_may_be_affiliates", "guarantee_days"
+    ).in_bulk({row[1] for row in rows})
     affiliations = Affiliation.objects.only("affiliate_id", "commission_percent").in_bulk(
         {row[2] for row in rows if row[2] is not None}
     )
@@ -290,6 +292,7 @@ def split_entries(sale: Sale | PaidSale, contracts: list[tuple[Contract, object]
             sale.product_id,
             product.producer_id,
             product.cocreators_may_be_affiliates,
+            product.guarantee_days,
             fee_percent,
             fee_fixed,
             None
@@ -302,11 +305,13 @@ def split_entries(sale: Sale | PaidSale, contracts: list[tuple[Contract, object]
 
 @dataclass(frozen=True, slots=True)
 class _Lines:
-    """One split's rows without the sale id (`tails`), and the same rows as COPY text with
-    `{0}` where the sale id goes (`template`)."""
+    """One split's rows without the sale id (`tails`), the same rows as COPY text with
+    `{0}` where the sale id goes (`template`), and what they add to balances (`earnings`:
+    (party, currency, release day, amount) per row)."""
 
     tails: tuple[tuple, ...]
     template: str
+    earnings: tuple[tuple, ...]
 
 
 @lru_cache(maxsize=4096)
@@ -317,6 +322,7 @@ def _split_lines(
     product_id: int,
     producer_id: int,
     cocreators_may_be_affiliates: bool,
+    guarantee_days: int,
     fee_percent: Decimal,
     fee_fixed_minor: int,
     affiliation: tuple[int, int, Decimal] | None,  # (pk, affiliate's id, commission)
@@ -339,6 +345,7 @@ def _split_lines(
     if commission_to_producer:
         commission = sum(part.amount_minor for part in parts if part.role == AFFILIATE)
         parts = [part for part in parts if part.role != AFFILIATE]
+    available_on = balances.release_day(paid_at, guarantee_days, currency)
     tails = []
     for line, part in enumerate(parts):
         beneficiary_id = contract_id = affiliation_id = None
@@ -367,13 +374,17 @@ def _split_lines(
                 amount,
                 currency,
                 paid_at,
+                None,
+                EARNING,
+                available_on,
             )
         )
     template = "".join(
         "{0}\t" + "\t".join(map(_copy_text, tail)).replace("{", "{{").replace("}", "}}") + "\n"
         for tail in tails
     )
-    return _Lines(tuple(tails), template)
+    earnings = tuple((tail[4], currency, available_on, tail[8]) for tail in tails)
+    return _Lines(tuple(tails), template, earnings)
 
 
 class SplitRows(Sequence):
@@ -403,6 +414,10 @@ class SplitRows(Sequence):
     def copy_text(self) -> str:
         return self._lines.template.format(int(self.sale_id))
 
+    @property
+    def earnings(self) -> tuple[tuple, ...]:
+        return self._lines.earnings
+
 
 def _copy_text(value) -> str:
     """A value in COPY's text format (what psycopg's write_row sends for it)."""
@@ -412,7 +427,7 @@ def _copy_text(value) -> str:
         return "t" if value else "f"
     if isinstance(value, int | Decimal):
         return str(value)
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date):
         return value.isoformat()
     text = str(value)
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
@@ -431,39 +446,63 @@ COLUMNS = (
     "amount_minor",
     "currency",
     "created_at",
+    "withdrawal_id",
+    "bucket",
+    "available_on",
 )
+_BENEFICIARY, _AMOUNT, _CURRENCY = (
+    COLUMNS.index("beneficiary_id"),
+    COLUMNS.index("amount_minor"),
+    COLUMNS.index("currency"),
+)
+_BUCKET, _AVAILABLE_ON = COLUMNS.index("bucket"), COLUMNS.index("available_on")
 
 
 def insert_entries(splits: Iterable[Sequence[tuple]]) -> None:
     """Append splits (each a sequence of rows in COLUMNS order, as split_entries gives) to the
     ledger with PostgreSQL's COPY (one statement, no per-row SQL), sent in blocks of about
-    64 KiB. Constraints and the ledger's triggers apply as to any insert. An exception raised
-    while `splits` is consumed aborts the COPY: nothing is appended."""
+    64 KiB, and add them to the parties' balances (coproduction.balances.apply) in the same
+    transaction. Constraints and the ledger's triggers apply as to any insert. An exception
+    raised while `splits` is consumed aborts the COPY: nothing is appended.
+
+    Every ledger writer goes through here, so no entry is ever missing from a balance."""
     sql = f"COPY {LedgerEntry._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
+    deltas = balances.Deltas()
     # psycopg's own cursor does the COPY; its errors reach callers as Django's (IntegrityError…),
     # as from any other query.
     with (
+        transaction.atomic(),
         connection.cursor() as cursor,
         connection.wrap_database_errors,
-        cursor.cursor.copy(sql) as copy,
     ):
-        block: list[str] = []
-        size = 0
-        for rows in splits:
-            if isinstance(rows, SplitRows):
-                text = rows.copy_text()
-            else:
-                text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
-            block.append(text)
-            size += len(text)
-            if size > 65536:
+        with cursor.cursor.copy(sql) as copy:
+            block: list[str] = []
+            size = 0
+            for rows in splits:
+                if isinstance(rows, SplitRows):
+                    text = rows.copy_text()
+                    deltas.add_earnings(rows.earnings)
+                else:
+                    text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+                    for row in rows:
+                        deltas.add(
+                            row[_BENEFICIARY],
+                            row[_CURRENCY],
+                            row[_BUCKET],
+                            row[_AVAILABLE_ON],
+                            row[_AMOUNT],
+                        )
+                block.append(text)
+                size += len(text)
+                if size > 65536:
+                    copy.write("".join(block))
+                    block, size = [], 0
+            if block:
                 copy.write("".join(block))
-                block, size = [], 0
-        if block:
-            copy.write("".join(block))
+        balances.apply(deltas)
 
 
-def ledger_write_reversal(*, sale: Sale, refund: Refund) -> list[LedgerEntry]:
+def ledger_write_reversal(*, sale: Sale, refund: Refund) -> list[tuple]:
     """Reversing entries for a refund or chargeback, in proportion to the original split.
     The caller holds the sale's row lock."""
     originals = list(
@@ -490,25 +529,32 @@ def ledger_write_reversal(*, sale: Sale, refund: Refund) -> list[LedgerEntry]:
         if refund.kind == Refund.Kind.CHARGEBACK
         else LedgerEntry.EntryType.REFUND
     )
-    entries = [
-        LedgerEntry(
-            sale=sale,
-            refund=refund,
-            entry_type=entry_type,
-            line=original.line,
-            role=original.role,
-            beneficiary_id=original.beneficiary_id,
-            contract_id=original.contract_id,
-            affiliation_id=original.affiliation_id,
-            product_id=original.product_id,
-            amount_minor=-amount,
-            currency=original.currency,
-            created_at=refund.created_at,
+    # Still pending: the reversal is released on the same day as what it reverses (so nothing
+    # of a refunded share is ever released); already released: it counts against available
+    # from the day of the refund.
+    refunded_on = refund.created_at.astimezone(balances.UTC).date()
+    rows = [
+        (
+            sale.pk,
+            original.product_id,
+            entry_type,
+            original.line,
+            original.role,
+            original.beneficiary_id,
+            original.contract_id,
+            original.affiliation_id,
+            refund.pk,
+            -amount,
+            original.currency,
+            refund.created_at,
+            None,
+            EARNING,
+            max(original.available_on, refunded_on),
         )
         for original, amount in zip(originals, amounts, strict=True)
         if amount
     ]
-    LedgerEntry.objects.bulk_create(entries)
+    insert_entries([rows])
     money_event(
         "ledger",
         kind=entry_type,
@@ -516,6 +562,6 @@ def ledger_write_reversal(*, sale: Sale, refund: Refund) -> list[LedgerEntry]:
         refund=refund.pk,
         amount_minor=-refund.amount_minor,
         currency=sale.currency,
-        entries=len(entries),
+        entries=len(rows),
     )
-    return entries
+    return rows

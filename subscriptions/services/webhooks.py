@@ -2,9 +2,6 @@
 payment path. Signed with HMAC-SHA256 (`X-Gateway-Signature: sha256=<hex>`, nothing else),
 every signed event stored whole, deduplicated by its full id: a replay changes nothing."""
 
-import hashlib
-import hmac
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -13,22 +10,20 @@ from config.money_log import money_event
 from products.models import PaymentAttempt, WebhookEvent
 from products.payments.gateway import GatewayResult, Outcome
 from products.payments.services import expired_result, payments_record
+from products.payments.signatures import SIGNATURE_PREFIX, hmac_signature, hmac_signature_valid
 
 KINDS = ("payment.confirmed", "payment.expired")
-SIGNATURE_PREFIX = "sha256="
+__all__ = ["SIGNATURE_PREFIX", "sign", "signature_valid", "webhook_handle"]
 
 
 def sign(body: bytes) -> str:
     """The header value the gateway sends for this body."""
-    digest = hmac.new(settings.GATEWAY_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return SIGNATURE_PREFIX + digest
+    return hmac_signature(body, settings.GATEWAY_WEBHOOK_SECRET)
 
 
 def signature_valid(body: bytes, signature: str) -> bool:
     """Only the documented format: `sha256=` and 64 lowercase hex digits."""
-    if not settings.GATEWAY_WEBHOOK_SECRET or not isinstance(signature, str):
-        return False
-    return hmac.compare_digest(sign(body).encode(), signature.encode())
+    return hmac_signature_valid(body, signature, settings.GATEWAY_WEBHOOK_SECRET)
 
 
 def webhook_handle(*, event_id: str, kind: str, reference: str, payload: dict) -> str:

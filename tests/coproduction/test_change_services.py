@@ -3,6 +3,7 @@ ChangeRequest.TRANSITIONS, who may answer, and that only an accepted change alte
 
 import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -44,8 +45,14 @@ TERMS = (
 )
 
 
+def producer_localdate():
+    """Today where the test producers are (validated in Brazil): a contract's end date is counted
+    in the producer's zone, not UTC (they differ from 00:00 to 03:00 UTC)."""
+    return timezone.localdate(timezone=ZoneInfo("America/Sao_Paulo"))
+
+
 def in_days(days: int) -> datetime.date:
-    return timezone.localdate() + datetime.timedelta(days=days)
+    return producer_localdate() + datetime.timedelta(days=days)
 
 
 def contract_state(contract: Contract) -> dict:
@@ -151,7 +158,7 @@ def test_propose_with_nothing_changed_is_refused(same, contract):
     [
         {"commission_percent": Decimal("0")},
         {"commission_percent": Decimal("71")},
-        {"end_date": timezone.localdate},
+        {"end_date": producer_localdate},
         {"sales_scope": Contract.SalesScope.AFFILIATE, "all_affiliates": False, "affiliates": []},
     ],
     ids=["0 %", "71 %", "end date today", "no affiliate chosen"],
@@ -400,7 +407,7 @@ def test_accepting_a_change_whose_new_end_date_has_passed_is_refused(contract):
     change = ChangeRequestFactory(
         contract=contract,
         before={"end_date": None},
-        after={"end_date": (timezone.localdate() - datetime.timedelta(days=1)).isoformat()},
+        after={"end_date": (producer_localdate() - datetime.timedelta(days=1)).isoformat()},
     )
     before = snapshot(change)
 

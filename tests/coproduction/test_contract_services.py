@@ -3,6 +3,7 @@ and the emails each writes, and the rules an invitation must meet."""
 
 import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -47,7 +48,15 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 Status = Contract.Status
-TODAY = timezone.localdate
+
+
+def producer_localdate():
+    """Today where the test producers are (validated in Brazil): a contract's end date is counted
+    in the producer's zone, not UTC (they differ from 00:00 to 03:00 UTC)."""
+    return timezone.localdate(timezone=ZoneInfo("America/Sao_Paulo"))
+
+
+TODAY = producer_localdate
 
 
 def invite(product, cocreator_email, *, actor=None, **overrides) -> Contract:

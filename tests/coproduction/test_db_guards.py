@@ -78,6 +78,7 @@ def split_rows(sale, amounts, *, first_line=0) -> list[LedgerEntry]:
             role=role,
             amount_minor=amount,
             currency=sale.currency,
+            available_on=timezone.now().date(),
         )
         for n, (role, amount) in enumerate(zip(roles, amounts, strict=True))
     ]
@@ -93,7 +94,8 @@ def ledger_of(sale) -> list[tuple[str, int, int]]:
 
 INSERT_SPLIT_LINE = (
     f"INSERT INTO {LEDGER} (sale_id, product_id, entry_type, line, role, amount_minor, currency, "
-    "created_at) VALUES (%s, %s, 'split', %s, 'producer', %s, 'BRL', now())"
+    "created_at, bucket, available_on) "
+    "VALUES (%s, %s, 'split', %s, 'producer', %s, 'BRL', now(), 'earning', current_date)"
 )
 
 
@@ -308,6 +310,7 @@ def test_a_reversal_that_does_not_add_up_fails_at_commit(split_sale, refund):
             role="producer",
             amount_minor=-2999,
             currency=split_sale.currency,
+            available_on=timezone.now().date(),
         )
 
     assert not LedgerEntry.objects.filter(refund=refund).exists()

@@ -75,6 +75,9 @@ def split_line(world, line: int, amount: int, **override) -> tuple:
         "amount_minor": amount,
         "currency": "BRL",
         "created_at": timezone.now(),
+        "withdrawal_id": None,
+        "bucket": "earning",
+        "available_on": timezone.now().date(),
     }
     values.update(override)
     return tuple(values.values())
@@ -137,6 +140,7 @@ def test_an_orm_insert_is_checked_too(world):
                     contract_id=MISSING,
                     amount_minor=10000,
                     currency="BRL",
+                    available_on=timezone.now().date(),
                 )
             ]
         )

@@ -54,6 +54,7 @@ PRODUCTION = {
     "SECRET_KEY": "p" * 50,
     "ALLOWED_HOSTS": "coprod.example.com",
     "GATEWAY_WEBHOOK_SECRET": "g" * 40,
+    "PAYOUT_WEBHOOK_SECRET": "p" * 40,
     "CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 

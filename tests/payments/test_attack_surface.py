@@ -28,6 +28,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "coprod.example.com",
     # Production also needs a shared cache (tests/security); only the webhook secret varies here.
     "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "PAYOUT_WEBHOOK_SECRET": "p" * 40,
     "PATH": os.environ.get("PATH", ""),
 }
 
@@ -52,6 +53,17 @@ def test_production_refuses_to_start_without_its_own_webhook_secret(secret):
     result = start_production(**env)
     assert result.returncode != 0
     assert "GATEWAY_WEBHOOK_SECRET must be set in production" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["", "dev-payout-webhook-secret-not-for-production-use", "short"],
+    ids=["empty", "dev", "short"],
+)
+def test_production_refuses_to_start_without_its_own_payout_webhook_secret(secret):
+    result = start_production(GATEWAY_WEBHOOK_SECRET="s" * 40, PAYOUT_WEBHOOK_SECRET=secret)
+    assert result.returncode != 0
+    assert "PAYOUT_WEBHOOK_SECRET must be set in production" in result.stderr
 
 
 def test_production_starts_with_a_real_secret():

@@ -4,7 +4,7 @@ apply at payment time, and the ledger's append-only rules in the ORM and in Post
 With the test settings' fee (9.9 % + 0.50), a 100.00 BRL sale pays a 10.40 fee and nets 89.60."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -490,6 +490,7 @@ def test_unique_index_refuses_a_second_split_line():
             role=first.role,
             amount_minor=1,
             currency=sale.currency,
+            available_on=timezone.now().date(),
         )
     assert LedgerEntry.objects.filter(sale=sale).count() == 2
 
@@ -506,6 +507,7 @@ def test_a_reversing_entry_needs_a_refund_and_a_negative_amount():
             role="platform",
             amount_minor=-1,
             currency=sale.currency,
+            available_on=timezone.now().date(),
         )
     assert LedgerEntry.objects.filter(sale=sale).count() == 2
 
@@ -621,7 +623,7 @@ def test_a_refused_split_is_refused_every_time():
         amount_minor=10000,
         currency="BRL",
         paid_at=timezone.now(),
-        product=SimpleNamespace(producer_id=1, cocreators_may_be_affiliates=True),
+        product=SimpleNamespace(producer_id=1, cocreators_may_be_affiliates=True, guarantee_days=7),
     )
     too_much = [(SimpleNamespace(pk=n, cocreator_id=n), Decimal("60")) for n in (1, 2)]
     for _ in range(2):  # not cached as a result
@@ -641,21 +643,72 @@ def test_copy_text_is_the_rows_in_copy_format():
         amount_minor=10000,
         currency="BRL",
         paid_at=paid_at,
-        product=SimpleNamespace(producer_id=3, cocreators_may_be_affiliates=True),
+        product=SimpleNamespace(producer_id=3, cocreators_may_be_affiliates=True, guarantee_days=7),
     )
     rows = split_entries(sale, [(SimpleNamespace(pk=5, cocreator_id=9), Decimal("10"))])
+    # Released the day after the 7-day guarantee plus BRL's 30 holding days.
+    day = paid_at.astimezone(UTC).date() + timedelta(days=38)
 
     assert list(rows) == [
-        (41, 7, "split", 0, "platform", None, None, None, None, 1040, "BRL", paid_at),
-        (41, 7, "split", 1, "cocreator", 9, 5, None, None, 896, "BRL", paid_at),
-        (41, 7, "split", 2, "producer", 3, None, None, None, 8064, "BRL", paid_at),
+        (
+            41,
+            7,
+            "split",
+            0,
+            "platform",
+            None,
+            None,
+            None,
+            None,
+            1040,
+            "BRL",
+            paid_at,
+            None,
+            "earning",
+            day,
+        ),
+        (
+            41,
+            7,
+            "split",
+            1,
+            "cocreator",
+            9,
+            5,
+            None,
+            None,
+            896,
+            "BRL",
+            paid_at,
+            None,
+            "earning",
+            day,
+        ),
+        (
+            41,
+            7,
+            "split",
+            2,
+            "producer",
+            3,
+            None,
+            None,
+            None,
+            8064,
+            "BRL",
+            paid_at,
+            None,
+            "earning",
+            day,
+        ),
     ]
-    stamp = paid_at.isoformat()
+    stamp, tail = paid_at.isoformat(), f"\\N\tearning\t{day.isoformat()}"
     assert rows.copy_text() == (
-        f"41\t7\tsplit\t0\tplatform\t\\N\t\\N\t\\N\t\\N\t1040\tBRL\t{stamp}\n"
-        f"41\t7\tsplit\t1\tcocreator\t9\t5\t\\N\t\\N\t896\tBRL\t{stamp}\n"
-        f"41\t7\tsplit\t2\tproducer\t3\t\\N\t\\N\t\\N\t8064\tBRL\t{stamp}\n"
+        f"41\t7\tsplit\t0\tplatform\t\\N\t\\N\t\\N\t\\N\t1040\tBRL\t{stamp}\t{tail}\n"
+        f"41\t7\tsplit\t1\tcocreator\t9\t5\t\\N\t\\N\t896\tBRL\t{stamp}\t{tail}\n"
+        f"41\t7\tsplit\t2\tproducer\t3\t\\N\t\\N\t\\N\t8064\tBRL\t{stamp}\t{tail}\n"
     )
+    assert rows.earnings == ((None, "BRL", day, 1040), (9, "BRL", day, 896), (3, "BRL", day, 8064))
     assert _copy_text("a\tb\\c\nd\r") == "a\\tb\\\\c\\nd\\r"
 
 
@@ -678,6 +731,7 @@ def test_a_refund_line_is_reversed_once():
             beneficiary_id=line.beneficiary_id,
             amount_minor=-100,
             currency=sale.currency,
+            available_on=timezone.now().date(),
         )
 
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -48,6 +48,7 @@ def production_settings(**env) -> subprocess.CompletedProcess:
         SECRET_KEY="x" * 50,
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/coprod",
         GATEWAY_WEBHOOK_SECRET="y" * 40,
+        PAYOUT_WEBHOOK_SECRET="z" * 40,
         **env,
     )
     return subprocess.run(
