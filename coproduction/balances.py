@@ -26,9 +26,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from coproduction.models import Balance, BalanceRelease, LedgerEntry
+
+# Rows per balance (Balance.shard): each database session adds to row pg_backend_pid() % this.
+BALANCE_SHARDS = 8
+SHARD_SQL = f"(pg_backend_pid() %% {BALANCE_SHARDS})"
 
 EARNING = LedgerEntry.Bucket.EARNING.value
 AVAILABLE = LedgerEntry.Bucket.AVAILABLE.value
@@ -92,8 +98,9 @@ def _order(key: tuple) -> tuple:
 
 
 def apply(deltas: Deltas) -> None:
-    """Add `deltas` to the balance rows (creating missing ones), in the caller's transaction:
-    one statement per table, rows locked in (party, currency[, day]) order."""
+    """Add `deltas` to the balance rows of this database session's shard (creating missing
+    ones), in the caller's transaction: one statement per table, rows locked in (party,
+    currency[, day]) order."""
     if deltas.balances:
         keys = sorted(deltas.balances, key=_order)
         values = [deltas.balances[k] for k in keys]
@@ -102,13 +109,13 @@ def apply(deltas: Deltas) -> None:
             cursor.execute(
                 f"""
                 INSERT INTO {table} AS b
-                       (party_id, currency, settled_minor, in_withdrawal_minor, withdrawn_minor,
-                        updated_at)
-                SELECT d.p, d.c, d.s, d.i, d.w, now()
+                       (party_id, currency, shard, settled_minor, in_withdrawal_minor,
+                        withdrawn_minor, updated_at)
+                SELECT d.p, d.c, {SHARD_SQL}, d.s, d.i, d.w, now()
                   FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::bigint[],
                               %s::bigint[]) WITH ORDINALITY AS d(p, c, s, i, w, n)
                  ORDER BY d.n
-                    ON CONFLICT (party_id, currency) DO UPDATE
+                    ON CONFLICT (party_id, currency, shard) DO UPDATE
                    SET settled_minor = b.settled_minor + EXCLUDED.settled_minor,
                        in_withdrawal_minor = b.in_withdrawal_minor + EXCLUDED.in_withdrawal_minor,
                        withdrawn_minor = b.withdrawn_minor + EXCLUDED.withdrawn_minor,
@@ -129,12 +136,12 @@ def apply(deltas: Deltas) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                INSERT INTO {table} AS r (party_id, currency, available_on, amount_minor)
-                SELECT d.p, d.c, d.d, d.a
+                INSERT INTO {table} AS r (party_id, currency, available_on, shard, amount_minor)
+                SELECT d.p, d.c, d.d, {SHARD_SQL}, d.a
                   FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::bigint[])
                        WITH ORDINALITY AS d(p, c, d, a, n)
                  ORDER BY d.n
-                    ON CONFLICT (party_id, currency, available_on) DO UPDATE
+                    ON CONFLICT (party_id, currency, available_on, shard) DO UPDATE
                    SET amount_minor = r.amount_minor + EXCLUDED.amount_minor
                 """,
                 [
@@ -144,6 +151,28 @@ def apply(deltas: Deltas) -> None:
                     [releases[k] for k in keys],
                 ],
             )
+
+
+def lock(party_id: int | None, currency: str) -> None:
+    """Hold every row of a balance until the end of the caller's transaction (a withdrawal
+    reads it exactly): all its shards made first, so a writer that has not written to this
+    balance yet waits too."""
+    table = Balance._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (party_id, currency, shard, settled_minor, in_withdrawal_minor,
+                                 withdrawn_minor, updated_at)
+            SELECT %s, %s, n, 0, 0, 0, now() FROM generate_series(0, %s) AS n
+                ON CONFLICT (party_id, currency, shard) DO NOTHING
+            """,
+            [party_id, currency, BALANCE_SHARDS - 1],
+        )
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE party_id IS NOT DISTINCT FROM %s AND currency = %s "
+            "ORDER BY shard FOR UPDATE",
+            [party_id, currency],
+        )
 
 
 @dataclass(frozen=True)
@@ -199,19 +228,22 @@ def balance_of(party_id: int | None, currency: str, *, on: date | None = None) -
     """A party's balance: its row and its release days still ahead (at most the guarantee and
     holding periods' worth of days, whatever the number of entries)."""
     on = on or today()
-    row = (
-        Balance.objects.filter(party_id=party_id, currency=currency)
-        .values_list("settled_minor", "in_withdrawal_minor", "withdrawn_minor")
-        .first()
-    ) or (0, 0, 0)
+    row = Balance.objects.filter(party_id=party_id, currency=currency).aggregate(
+        s=Coalesce(Sum("settled_minor"), 0),
+        i=Coalesce(Sum("in_withdrawal_minor"), 0),
+        w=Coalesce(Sum("withdrawn_minor"), 0),
+    )
+    row = (row["s"], row["i"], row["w"])
     releases = tuple(
         Release(day, amount)
         for day, amount in BalanceRelease.objects.filter(
             party_id=party_id, currency=currency, available_on__gt=on
         )
-        .exclude(amount_minor=0)
+        .values("available_on")
+        .annotate(total=Sum("amount_minor"))
+        .exclude(total=0)
         .order_by("available_on")
-        .values_list("available_on", "amount_minor")
+        .values_list("available_on", "total")
     )
     return BalanceView(
         party_id=party_id,
@@ -230,6 +262,7 @@ def balances_of(party_id: int | None, *, on: date | None = None) -> list[Balance
         Balance.objects.filter(party_id=party_id)
         .order_by("currency")
         .values_list("currency", flat=True)
+        .distinct()
     )
     return [balance_of(party_id, currency, on=on) for currency in currencies]
 
@@ -267,9 +300,9 @@ def check_balances() -> list[Difference]:
         computed_releases = {(p, c, d): a for p, c, d, a in cursor.fetchall()}
     stored = {
         (p, c): (s, i, w)
-        for p, c, s, i, w in Balance.objects.values_list(
-            "party_id", "currency", "settled_minor", "in_withdrawal_minor", "withdrawn_minor"
-        )
+        for p, c, s, i, w in Balance.objects.values_list("party_id", "currency")
+        .annotate(Sum("settled_minor"), Sum("in_withdrawal_minor"), Sum("withdrawn_minor"))
+        .order_by()
     }
     for key in sorted(set(stored) | set(computed), key=_order):
         have, want = stored.get(key, (0, 0, 0)), computed.get(key, (0, 0, 0))
@@ -277,9 +310,9 @@ def check_balances() -> list[Difference]:
             differences.append(Difference("balance", key, have, want))
     stored_releases = {
         (p, c, d): a
-        for p, c, d, a in BalanceRelease.objects.values_list(
-            "party_id", "currency", "available_on", "amount_minor"
-        )
+        for p, c, d, a in BalanceRelease.objects.values_list("party_id", "currency", "available_on")
+        .annotate(Sum("amount_minor"))
+        .order_by()
     }
     for key in sorted(set(stored_releases) | set(computed_releases), key=_order):
         have, want = stored_releases.get(key, 0), computed_releases.get(key, 0)

@@ -761,7 +761,12 @@ class Balance(models.Model):
     every available-bucket entry (pending + available), `in_withdrawal` and `withdrawn` their
     buckets. Pending is the part of `settled` whose release day is still ahead (the
     BalanceRelease rows after today); available the rest. The platform's own is the row
-    without a party. `check_balances` recomputes every row from the entries."""
+    without a party. `check_balances` recomputes every row from the entries.
+
+    A balance is the sum of a few rows (`shard`, BALANCE_SHARDS of them at most): each
+    database session adds to its own, so two billing workers crediting the same producer
+    and the platform at once do not wait for each other's commit; a withdrawal locks every
+    row of its balance."""
 
     party = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -772,6 +777,7 @@ class Balance(models.Model):
         verbose_name=_("party"),
     )
     currency = models.CharField(_("currency"), max_length=3)
+    shard = models.PositiveSmallIntegerField(_("shard"), default=0)
     settled_minor = models.BigIntegerField(_("pending and available (minor units)"), default=0)
     in_withdrawal_minor = models.BigIntegerField(_("in withdrawal (minor units)"), default=0)
     withdrawn_minor = models.BigIntegerField(_("withdrawn (minor units)"), default=0)
@@ -782,12 +788,12 @@ class Balance(models.Model):
         verbose_name_plural = _("balances")
         constraints = [
             models.UniqueConstraint(
-                fields=["party", "currency"], name="balance_once", nulls_distinct=False
+                fields=["party", "currency", "shard"], name="balance_once", nulls_distinct=False
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.party_id or 'platform'} {self.currency}"
+        return f"{self.party_id or 'platform'} {self.currency} ({self.shard})"
 
 
 class BalanceRelease(models.Model):
@@ -804,6 +810,7 @@ class BalanceRelease(models.Model):
     )
     currency = models.CharField(_("currency"), max_length=3)
     available_on = models.DateField(_("available on"))
+    shard = models.PositiveSmallIntegerField(_("shard"), default=0)
     amount_minor = models.BigIntegerField(_("amount (minor units)"), default=0)
 
     class Meta:
@@ -811,14 +818,14 @@ class BalanceRelease(models.Model):
         verbose_name_plural = _("balance releases")
         constraints = [
             models.UniqueConstraint(
-                fields=["party", "currency", "available_on"],
+                fields=["party", "currency", "available_on", "shard"],
                 name="balance_release_once",
                 nulls_distinct=False,
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.party_id or 'platform'} {self.currency} {self.available_on}"
+        return f"{self.party_id or 'platform'} {self.currency} {self.available_on} ({self.shard})"
 
 
 class Withdrawal(models.Model):

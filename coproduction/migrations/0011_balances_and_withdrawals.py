@@ -40,11 +40,11 @@ ALTER TABLE coproduction_ledgerentry ENABLE TRIGGER coproduction_ledger_append_o
 
 BALANCES = """
 INSERT INTO coproduction_balance
-       (party_id, currency, settled_minor, in_withdrawal_minor, withdrawn_minor, updated_at)
-SELECT beneficiary_id, currency, sum(amount_minor), 0, 0, now()
+       (party_id, currency, shard, settled_minor, in_withdrawal_minor, withdrawn_minor, updated_at)
+SELECT beneficiary_id, currency, 0, sum(amount_minor), 0, 0, now()
   FROM coproduction_ledgerentry GROUP BY beneficiary_id, currency;
-INSERT INTO coproduction_balancerelease (party_id, currency, available_on, amount_minor)
-SELECT beneficiary_id, currency, available_on, sum(amount_minor)
+INSERT INTO coproduction_balancerelease (party_id, currency, available_on, shard, amount_minor)
+SELECT beneficiary_id, currency, available_on, 0, sum(amount_minor)
   FROM coproduction_ledgerentry GROUP BY beneficiary_id, currency, available_on;
 """
 
@@ -97,6 +97,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                ("shard", models.PositiveSmallIntegerField(default=0, verbose_name="shard")),
                 (
                     "settled_minor",
                     models.BigIntegerField(
@@ -134,6 +135,7 @@ class Migration(migrations.Migration):
                 ),
                 ("currency", models.CharField(max_length=3, verbose_name="currency")),
                 ("available_on", models.DateField(verbose_name="available on")),
+                ("shard", models.PositiveSmallIntegerField(default=0, verbose_name="shard")),
                 (
                     "amount_minor",
                     models.BigIntegerField(default=0, verbose_name="amount (minor units)"),
@@ -426,13 +428,13 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="balance",
             constraint=models.UniqueConstraint(
-                fields=("party", "currency"), name="balance_once", nulls_distinct=False
+                fields=("party", "currency", "shard"), name="balance_once", nulls_distinct=False
             ),
         ),
         migrations.AddConstraint(
             model_name="balancerelease",
             constraint=models.UniqueConstraint(
-                fields=("party", "currency", "available_on"),
+                fields=("party", "currency", "available_on", "shard"),
                 name="balance_release_once",
                 nulls_distinct=False,
             ),

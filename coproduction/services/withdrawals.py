@@ -28,7 +28,7 @@ from accounts.exceptions import DomainError
 from accounts.payout_accounts import active_payout_account
 from config.money_log import money_event
 from coproduction import balances
-from coproduction.models import Balance, LedgerEntry, Withdrawal
+from coproduction.models import LedgerEntry, Withdrawal
 from coproduction.payout_gateway import PayoutRefused, PayoutTimeout, get_payout_gateway
 from products.models import WebhookEvent
 from products.money import format_money
@@ -79,10 +79,9 @@ def _write(rows) -> None:
 
 
 def _lock_balance(party_id, currency) -> None:
-    """Create the party's balance row if missing, then hold its lock (in the order every
-    writer takes: party rows before the platform's)."""
-    Balance.objects.get_or_create(party_id=party_id, currency=currency)
-    Balance.objects.select_for_update().filter(party_id=party_id, currency=currency).get()
+    """Hold the party's balance (in the order every writer takes: party rows before the
+    platform's)."""
+    balances.lock(party_id, currency)
 
 
 def withdrawal_request(*, party, currency: str, amount_minor: int) -> Withdrawal:

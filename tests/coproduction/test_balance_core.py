@@ -1,0 +1,71 @@
+"""The balance core end to end: a sale's split credited as pending, released on its day, a
+withdrawal requested, reviewed, paid by the simulator's signed webhook (coproduction.balances,
+coproduction.services.withdrawals). The full matrix lives in tests/balances/."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from coproduction import balances
+from coproduction.models import Withdrawal
+from coproduction.services.withdrawals import withdrawal_approve, withdrawal_request
+from products.services.sales import sale_pay, sale_start
+from tests.factories import PayoutAccountFactory, ProductFactory, UserFactory, checkout_token
+
+pytestmark = pytest.mark.django_db
+
+
+def buy(product):
+    buyer = UserFactory()
+    sale = sale_start(
+        product=product,
+        buyer=buyer,
+        method="card",
+        country="BR",
+        affiliate_code=None,
+        checkout_token=checkout_token(buyer, uuid.uuid4().hex),
+    )
+    return sale_pay(sale=sale, token="4242424242424242")
+
+
+def test_a_split_is_pending_then_released_then_withdrawn(
+    django_capture_on_commit_callbacks, settings
+):
+    settings.PAYOUT_SIMULATOR_DELAY_SECONDS = 0
+    account = PayoutAccountFactory()
+    producer = account.user
+    product = ProductFactory(producer=producer, price_minor=100_00, guarantee_days=7)
+    sale = buy(product)
+    day = balances.release_day(sale.paid_at, 7, "BRL")
+
+    view = balances.balance_of(producer.pk, "BRL")
+    assert (view.pending_minor, view.available_minor) == (8960, 0)
+    assert view.releases == (balances.Release(day, 8960),)
+    assert balances.balance_of(producer.pk, "BRL", on=day - timedelta(days=1)).available_minor == 0
+    released = balances.balance_of(producer.pk, "BRL", on=day)
+    assert (released.pending_minor, released.available_minor) == (0, 8960)
+    assert balances.balance_of(None, "BRL").settled_minor == 1040
+
+    later = timezone.now() + timedelta(days=(day - balances.today()).days + 1)
+    from unittest import mock
+
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        with django_capture_on_commit_callbacks(execute=True):
+            withdrawal = withdrawal_request(party=producer, currency="BRL", amount_minor=80_00)
+        assert withdrawal.status == Withdrawal.Status.IN_REVIEW
+        view = balances.balance_of(producer.pk, "BRL")
+        assert (view.available_minor, view.in_withdrawal_minor) == (960, 8000)
+        with django_capture_on_commit_callbacks(execute=True):
+            withdrawal_approve(withdrawal_id=withdrawal.pk, admin=UserFactory(is_staff=True))
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Withdrawal.Status.PAID
+    view = balances.balance_of(producer.pk, "BRL", on=day)
+    assert (view.available_minor, view.in_withdrawal_minor, view.withdrawn_minor) == (
+        960,
+        0,
+        8000 - 367,
+    )
+    assert balances.balance_of(None, "BRL").settled_minor == 1040 + 367
+    assert balances.check_balances() == []
