@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # end) unless DATABASE_URL names one. See config/devdb.py.
 DEVDB := $(PY) -m config.devdb
 
-.PHONY: run test lint format install lock upgrade migrate seed clean messages bench-ledger bench-billing bench-checkout bench-scaleout
+.PHONY: run test lint format install lock upgrade migrate seed clean messages bench-ledger bench-billing bench-balances bench-checkout bench-scaleout
 
 UV := $(VENV)/bin/uv
 # uv's own version, as uv.lock pins it (tomllib: no uv needed to read it).
@@ -80,6 +80,9 @@ bench-ledger: install
 
 bench-billing: install
 	$(DEVDB) $(PY) benchmarks/bench_billing.py
+
+bench-balances: install
+	$(DEVDB) $(PY) benchmarks/bench_balances.py
 
 bench-checkout: install
 	$(DEVDB) $(PY) benchmarks/load_checkout.py

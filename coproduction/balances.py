@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from coproduction.models import Balance, BalanceRelease, LedgerEntry
@@ -228,22 +227,29 @@ def balance_of(party_id: int | None, currency: str, *, on: date | None = None) -
     """A party's balance: its row and its release days still ahead (at most the guarantee and
     holding periods' worth of days, whatever the number of entries)."""
     on = on or today()
-    row = Balance.objects.filter(party_id=party_id, currency=currency).aggregate(
-        s=Coalesce(Sum("settled_minor"), 0),
-        i=Coalesce(Sum("in_withdrawal_minor"), 0),
-        w=Coalesce(Sum("withdrawn_minor"), 0),
-    )
-    row = (row["s"], row["i"], row["w"])
-    releases = tuple(
-        Release(day, amount)
-        for day, amount in BalanceRelease.objects.filter(
-            party_id=party_id, currency=currency, available_on__gt=on
+    # One query: the balance's rows summed, and its release days ahead (an index range).
+    ahead = f"""
+        FROM (SELECT available_on AS day, sum(amount_minor) AS total
+                FROM {BalanceRelease._meta.db_table}
+               WHERE party_id IS NOT DISTINCT FROM %(party)s
+                 AND currency = %(currency)s AND available_on > %(on)s
+               GROUP BY available_on HAVING sum(amount_minor) <> 0) r"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT coalesce(sum(b.settled_minor), 0), coalesce(sum(b.in_withdrawal_minor), 0),
+                   coalesce(sum(b.withdrawn_minor), 0),
+                   (SELECT array_agg(r.day ORDER BY r.day) {ahead}),
+                   (SELECT array_agg(r.total ORDER BY r.day) {ahead})
+              FROM {Balance._meta.db_table} b
+             WHERE b.party_id IS NOT DISTINCT FROM %(party)s AND b.currency = %(currency)s
+            """,
+            {"party": party_id, "currency": currency, "on": on},
         )
-        .values("available_on")
-        .annotate(total=Sum("amount_minor"))
-        .exclude(total=0)
-        .order_by("available_on")
-        .values_list("available_on", "total")
+        settled, in_withdrawal, withdrawn, days, totals = cursor.fetchone()
+    row = (int(settled), int(in_withdrawal), int(withdrawn))
+    releases = tuple(
+        Release(day, int(total)) for day, total in zip(days or (), totals or (), strict=True)
     )
     return BalanceView(
         party_id=party_id,

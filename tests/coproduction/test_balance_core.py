@@ -69,3 +69,9 @@ def test_a_split_is_pending_then_released_then_withdrawn(
     )
     assert balances.balance_of(None, "BRL").settled_minor == 1040 + 367
     assert balances.check_balances() == []
+
+
+def test_a_party_without_entries_has_an_empty_balance():
+    view = balances.balance_of(UserFactory().pk, "BRL")
+    assert (view.settled_minor, view.pending_minor, view.available_minor) == (0, 0, 0)
+    assert view.releases == () and view.withdrawable_minor == 0
