@@ -1,6 +1,7 @@
 from django.urls import path
 
 from coproduction import views
+from coproduction.statement_views import statement, statement_csv
 
 app_name = "coproduction"
 
@@ -31,4 +32,7 @@ urlpatterns = [
     path("products/cocreator/<int:pk>/accept/", views.accept, name="accept"),
     path("products/cocreator/<int:pk>/decline/", views.decline, name="decline"),
     path("products/cocreator/<int:pk>/end/", views.request_end, name="request_end"),
+    # Everyone with a balance: the monthly statement and its CSV
+    path("balance/statements/", statement, name="statement"),
+    path("balance/statements/export.csv", statement_csv, name="statement_csv"),
 ]
