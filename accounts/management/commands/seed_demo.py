@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import AccountValidation, User
+from accounts.models import AccountValidation, PayoutAccount, User
 from coproduction.models import Contract, TermsAcceptance, TermsOfUse
 from products.models import Affiliation, Plan, Product, Sale
 from products.payments import keys
@@ -113,9 +113,30 @@ class Command(BaseCommand):
         self._coproduction_and_sales(course, users)
         self._subscriptions(club, users)
         self._invitation(club, users)
+        self._payout_accounts(users)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. Password for every demo login: {DEMO_PASSWORD}")
         )
+
+    def _payout_accounts(self, users: dict[str, User]) -> None:
+        """A Pix key (their email) for the producer and the first cocreator, so both can
+        withdraw what the older demo sales released."""
+        for email in ("producer@demo.test", "cocreator@demo.test"):
+            user = users[email]
+            validation = user.validation
+            PayoutAccount.objects.get_or_create(
+                user=user,
+                kind=PayoutAccount.Kind.PIX,
+                is_active=True,
+                defaults={
+                    "pix_key_type": PayoutAccount.PixKeyType.EMAIL,
+                    "pix_key": user.email,
+                    "holder_name": validation.legal_name,
+                    "holder_document": "".join(
+                        ch for ch in validation.tax_document if ch.isalnum()
+                    ).upper(),
+                },
+            )
 
     def _coproduction_and_sales(self, course: Product, users: dict[str, User]) -> None:
         """Dora co-produces the course (10 %) since months ago; a dozen paid sales over the
