@@ -17,6 +17,7 @@ LOGIN_ONLY = [
     "accounts:inbox",
     "accounts:bell",
     "accounts:inbox_preferences",
+    "accounts:payout_account",
 ]
 # POST only (and one per notification): tests/notifications/test_inbox_views.py.
 INBOX_ACTIONS = ["accounts:inbox_read", "accounts:inbox_open"]
