@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.exceptions import DomainError
@@ -107,7 +107,11 @@ def withdrawal_request(*, party, currency: str, amount_minor: int) -> Withdrawal
         if account.withdrawals_held:
             raise DomainError(
                 _("Your payout account changed recently: withdrawals are held until %(until)s.")
-                % {"until": timezone.localtime(account.withdrawals_held_until).strftime("%H:%M")}
+                % {
+                    "until": formats.date_format(
+                        timezone.localtime(account.withdrawals_held_until), "DATETIME_FORMAT"
+                    )
+                }
             )
         view = balances.balance_of(party.pk, currency)
         if view.is_negative:
