@@ -140,31 +140,37 @@ def _zone_of(party_id: int) -> tzinfo:
 
 
 _TOTALS_SQL = """
-SELECT coalesce(b.settled_minor + b.in_withdrawal_minor, 0),
-       coalesce(b.in_withdrawal_minor, 0),
-       e.since_start, e.since_start_in_withdrawal, e.month_held, e.month_in_withdrawal,
-       e.fees, e.payouts, e.month_entries
+SELECT b.held, b.in_withdrawal, e.since_start, e.since_start_in_withdrawal, e.month_held,
+       e.month_in_withdrawal, e.fees, e.payouts, e.month_entries
   FROM (
-        SELECT coalesce(sum(amount_minor) FILTER (WHERE bucket = ANY(%(held)s)), 0)
+        SELECT coalesce(sum(amount_minor) FILTER (WHERE bucket = ANY(%(held)s)), 0)::bigint
                    AS since_start,
-               coalesce(sum(amount_minor) FILTER (WHERE bucket = 'in_withdrawal'), 0)
+               coalesce(sum(amount_minor) FILTER (WHERE bucket = 'in_withdrawal'), 0)::bigint
                    AS since_start_in_withdrawal,
                coalesce(sum(amount_minor) FILTER (
-                   WHERE created_at < %(end)s AND bucket = ANY(%(held)s)), 0) AS month_held,
+                   WHERE created_at < %(end)s AND bucket = ANY(%(held)s)), 0)::bigint
+                   AS month_held,
                coalesce(sum(amount_minor) FILTER (
-                   WHERE created_at < %(end)s AND bucket = 'in_withdrawal'), 0)
+                   WHERE created_at < %(end)s AND bucket = 'in_withdrawal'), 0)::bigint
                    AS month_in_withdrawal,
                coalesce(sum(amount_minor) FILTER (
-                   WHERE created_at < %(end)s AND entry_type = 'payout_fee'), 0) AS fees,
+                   WHERE created_at < %(end)s AND entry_type = 'payout_fee'), 0)::bigint
+                   AS fees,
                coalesce(sum(amount_minor) FILTER (
                    WHERE created_at < %(end)s AND entry_type = 'payout'
-                     AND bucket = 'withdrawn'), 0) AS payouts,
+                     AND bucket = 'withdrawn'), 0)::bigint AS payouts,
                count(*) FILTER (WHERE created_at < %(end)s) AS month_entries
           FROM {ledger}
          WHERE beneficiary_id = %(party)s AND currency = %(currency)s
            AND created_at >= %(start)s
        ) e
-  LEFT JOIN {balance} b ON b.party_id = %(party)s AND b.currency = %(currency)s
+ CROSS JOIN (
+        -- Every row (shard) of the balance.
+        SELECT coalesce(sum(settled_minor + in_withdrawal_minor), 0)::bigint AS held,
+               coalesce(sum(in_withdrawal_minor), 0)::bigint AS in_withdrawal
+          FROM {balance}
+         WHERE party_id = %(party)s AND currency = %(currency)s
+       ) b
 """
 
 
@@ -174,7 +180,7 @@ def statement_for(
     """The party's statement of one month in one currency (`zone`: the party's time zone,
     looked up when not given). Two queries over the ledger, one of them grouped by product.
 
-    The opening balance is read as what the party holds now (their Balance row, kept with
+    The opening balance is read as what the party holds now (their Balance rows, kept with
     every ledger write in the same transaction and checked by `check_balances`) less their
     held entries since the month began, in one statement (one snapshot): equal to the sum of
     their held entries before the month, but reading only the entries since, so a recent
@@ -293,4 +299,5 @@ def statement_currencies(*, party_id: int) -> list[str]:
         Balance.objects.filter(party_id=party_id)
         .order_by("currency")
         .values_list("currency", flat=True)
+        .distinct()
     )
