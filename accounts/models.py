@@ -204,6 +204,7 @@ class Notification(models.Model):
         AFFILIATION_REQUESTED = "affiliation_requested", _("Affiliation request")
         AFFILIATION_DECIDED = "affiliation_decided", _("Affiliation decision")
         VALIDATION_DECIDED = "validation_decided", _("Account validated or rejected")
+        PAYOUT = "payout", _("Withdrawal paid, failed or rejected")
 
     # No foreign-key constraint in the database: its check would take KEY SHARE on the
     # recipient's row, so telling someone inside a payment would wait on anything holding that

@@ -82,6 +82,15 @@ def _validation(p: dict) -> str:
     return _("Your account validation was rejected")
 
 
+def _payout(p: dict) -> str:
+    amount = {"amount": _money(p)}
+    if p["status"] == "paid":
+        return _("Your withdrawal of %(amount)s was paid") % amount
+    if p["status"] == "rejected":
+        return _("Your withdrawal of %(amount)s was rejected") % amount
+    return _("Your withdrawal of %(amount)s failed: the money is available again") % amount
+
+
 # Each kind's title, from the params its notify() call stores. Called in the reader's language.
 KINDS: dict[str, Callable[[dict], str]] = {
     Kind.INVITATION: _invitation,
@@ -126,6 +135,7 @@ KINDS: dict[str, Callable[[dict], str]] = {
     Kind.AFFILIATION_REQUESTED: lambda p: _("New affiliation request for %(product)s") % p,
     Kind.AFFILIATION_DECIDED: _affiliation_decided,
     Kind.VALIDATION_DECIDED: _validation,
+    Kind.PAYOUT: _payout,
 }
 
 # The inbox's filters: each group and the kinds in it.
@@ -158,7 +168,7 @@ GROUPS = {
         Kind.AFFILIATION_REQUESTED,
         Kind.AFFILIATION_DECIDED,
     ],
-    "account": [Kind.VALIDATION_DECIDED],
+    "account": [Kind.VALIDATION_DECIDED, Kind.PAYOUT],
 }
 
 

@@ -229,7 +229,30 @@ def withdrawal_reject(*, withdrawal_id: int, admin, reason: str) -> Withdrawal:
         withdrawal.save(update_fields=["reviewed_by", "rejection_reason"])
         transition(withdrawal, S.REJECTED, actor=admin, reason=reason, completed_at=timezone.now())
         _give_back(withdrawal)
+        _tell(withdrawal)
     return withdrawal
+
+
+def _tell(withdrawal: Withdrawal) -> None:
+    """The party hears once that their withdrawal was paid, failed or was rejected (in the
+    transaction that decided it: the inbox row and the email go with it or not at all)."""
+    from django.urls import reverse
+
+    from accounts.models import Notification
+    from accounts.notifications import GENERIC_EMAIL, notify
+
+    notify(
+        withdrawal.party,
+        Notification.Kind.PAYOUT,
+        key=f"withdrawal:{withdrawal.pk}:{withdrawal.status}",
+        params={
+            "status": withdrawal.status,
+            "amount_minor": withdrawal.amount_minor,
+            "currency": withdrawal.currency,
+        },
+        path=reverse("coproduction:balance"),
+        email=GENERIC_EMAIL,
+    )
 
 
 def withdrawal_dispatch(withdrawal_id: int) -> str:
@@ -301,6 +324,7 @@ def withdrawal_settle(
             withdrawal.save(update_fields=["failure"])
             transition(withdrawal, S.FAILED, reason=withdrawal.failure, completed_at=now)
             _give_back(withdrawal)
+        _tell(withdrawal)
         money_event(
             "withdrawal",
             kind="paid" if paid else "failed",

@@ -8,9 +8,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.models import Notification
 from coproduction import balances
 from coproduction.models import Withdrawal
-from coproduction.services.withdrawals import withdrawal_approve, withdrawal_request
+from coproduction.services.withdrawals import (
+    withdrawal_approve,
+    withdrawal_request,
+    withdrawal_settle,
+)
 from products.services.sales import sale_pay, sale_start
 from tests.factories import PayoutAccountFactory, ProductFactory, UserFactory, checkout_token
 
@@ -69,6 +74,11 @@ def test_a_split_is_pending_then_released_then_withdrawn(
     )
     assert balances.balance_of(None, "BRL").settled_minor == 1040 + 367
     assert balances.check_balances() == []
+    # The party hears once that it was paid (a replayed webhook tells nobody again).
+    told = Notification.objects.filter(recipient=producer, kind=Notification.Kind.PAYOUT)
+    assert [n.title for n in told] == ["Your withdrawal of R$80.00 was paid"]
+    assert not withdrawal_settle(withdrawal_id=withdrawal.pk, paid=False)
+    assert told.count() == 1
 
 
 def test_a_party_without_entries_has_an_empty_balance():
