@@ -1,12 +1,30 @@
 """Admin for co-production: contracts, change requests and history are visible and read-only;
-only the Terms of Use are edited here (publishing a new version)."""
+only the Terms of Use are edited here (publishing a new version). Withdrawals are the payouts
+queue (approve, or reject saying why); balances are read-only."""
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from config.admin_display import money_column, status_column
+from config.admin_actions import apply_each
+from config.admin_display import (
+    EMPTY,
+    money,
+    money_column,
+    readonly_all,
+    status_column,
+    status_label,
+)
 from config.paginate import ADMIN_PAGE_SIZE
 from coproduction.models import (
+    Balance,
     ChangeRequest,
     Contract,
     ContractEvent,
@@ -15,7 +33,10 @@ from coproduction.models import (
     TermsAcceptance,
     TermsOfUse,
     TermsOfUseText,
+    Withdrawal,
 )
+from coproduction.services.withdrawals import withdrawal_approve, withdrawal_reject
+from products.models import StateEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -216,3 +237,208 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "contract__cocreator",
     ]
     date_hierarchy = "created_at"
+
+
+class RejectionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why are they rejected?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Shown to each party; their money is available again."),
+    )
+
+
+@admin.register(Withdrawal)
+class WithdrawalAdmin(ReadOnlyAdmin):
+    """The payouts queue: withdrawals in review wait here for an admin to approve them (sent to
+    the payout gateway) or reject them with a reason (the money is available again). Every
+    field is read-only: money moves only through coproduction.services.withdrawals. The
+    actions need the change permission on withdrawals (a superuser has it)."""
+
+    list_per_page = ADMIN_PAGE_SIZE
+    date_hierarchy = "requested_at"
+    list_display = [
+        "id",
+        "party",
+        "currency",
+        "amount_minor_money",
+        "fee_minor_money",
+        "net_money",
+        "status",
+        "review_reason",
+        "requested_at",
+        "account_display",
+    ]
+    list_filter = ["status", "currency"]
+    search_fields = ["party__email", "idempotency_key", "reference"]
+    list_select_related = ["party", "payout_account"]
+    readonly_fields = [
+        *readonly_all(
+            Withdrawal,
+            replace={"amount_minor": "amount_minor_money", "fee_minor": "fee_minor_money"},
+        ),
+        "net_money",
+        "history",
+    ]
+    fields = readonly_fields  # so no raw column comes back as a form field
+    actions = ["approve_withdrawals", "reject_withdrawals"]
+    amount_minor_money = money_column("amount_minor", _("Amount"), currency=lambda w: w.currency)
+    fee_minor_money = money_column("fee_minor", _("Fee"), currency=lambda w: w.currency)
+
+    @admin.display(description=_("Net"))
+    def net_money(self, withdrawal: Withdrawal) -> str:
+        return money(withdrawal.net_minor, withdrawal.currency)
+
+    @admin.display(description=_("payout account"))
+    def account_display(self, withdrawal: Withdrawal) -> str:
+        return withdrawal.payout_account.display
+
+    @admin.display(description=_("History"))
+    def history(self, withdrawal: Withdrawal):
+        events = (
+            StateEvent.objects.filter(machine="withdrawal", object_id=withdrawal.pk)
+            .select_related("actor")
+            .order_by("created_at", "pk")
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    status_label(event.from_status, Withdrawal.Status),
+                    status_label(event.to_status, Withdrawal.Status),
+                    event.actor.email if event.actor else EMPTY,
+                    event.reason or EMPTY,
+                )
+                for event in events
+            ),
+        )
+        if not rows:
+            return EMPTY
+        return format_html(
+            '<table class="withdrawal-history"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("When"),
+            _("from status"),
+            _("to status"),
+            _("actor"),
+            _("reason"),
+            rows,
+        )
+
+    def has_review_permission(self, request) -> bool:
+        """Who may approve and reject: staff given the change permission on withdrawals."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description=_("Approve selected withdrawals"), permissions=["review"])
+    def approve_withdrawals(self, request, queryset):
+        apply_each(
+            self,
+            request,
+            queryset.order_by("pk"),
+            lambda w: withdrawal_approve(withdrawal_id=w.pk, admin=request.user),
+            done=lambda n: (
+                ngettext("%(count)s withdrawal approved.", "%(count)s withdrawals approved.", n)
+                % {"count": n}
+            ),
+        )
+
+    @admin.action(description=_("Reject selected withdrawals"), permissions=["review"])
+    def reject_withdrawals(self, request, queryset):
+        """An intermediate page asks why; its form posts back here with `apply`."""
+        form = RejectionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            apply_each(
+                self,
+                request,
+                queryset.order_by("pk"),
+                lambda w: withdrawal_reject(withdrawal_id=w.pk, admin=request.user, reason=reason),
+                done=lambda n: (
+                    ngettext("%(count)s withdrawal rejected.", "%(count)s withdrawals rejected.", n)
+                    % {"count": n}
+                ),
+            )
+            return None  # back to the changelist, with the messages
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reject withdrawals"),
+            "opts": self.opts,
+            "queryset": queryset.select_related("party").order_by("pk"),
+            "form": form,
+            "action": "reject_withdrawals",
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/coproduction/withdrawal/reject.html", context, status=200
+        )
+
+
+def _balance_total(field: str):
+    """The sum of one figure over every row (shard) of the outer row's balance."""
+    rows = (
+        Balance.objects.annotate(party_key=Coalesce("party_id", Value(0)))
+        .filter(party_key=OuterRef("party_key"), currency=OuterRef("currency"))
+        .order_by()
+        .values("party_key")
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Subquery(rows, output_field=IntegerField())
+
+
+@admin.register(Balance)
+class BalanceAdmin(ReadOnlyAdmin):
+    """Each party's money per currency, read-only (kept by the ledger's writers): one line per
+    balance, its rows (shards) summed; the platform's is the one without a party."""
+
+    list_per_page = ADMIN_PAGE_SIZE
+    list_display = [
+        "party_display",
+        "currency",
+        "settled_money",
+        "in_withdrawal_money",
+        "withdrawn_money",
+    ]
+    list_filter = ["currency"]
+    search_fields = ["party__email"]
+    list_select_related = ["party"]
+    fields = [
+        "party_display",
+        "currency",
+        "settled_money",
+        "in_withdrawal_money",
+        "withdrawn_money",
+    ]
+    readonly_fields = fields
+    ordering = ["currency", "party__email"]
+    settled_money = money_column(
+        "settled_total", _("pending and available"), currency=lambda b: b.currency
+    )
+    in_withdrawal_money = money_column(
+        "in_withdrawal_total", _("in withdrawal"), currency=lambda b: b.currency
+    )
+    withdrawn_money = money_column("withdrawn_total", _("withdrawn"), currency=lambda b: b.currency)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).annotate(party_key=Coalesce("party_id", Value(0)))
+        # One row per balance (its first shard) carrying the sums of all of them.
+        first = (
+            Balance.objects.annotate(party_key=Coalesce("party_id", Value(0)))
+            .filter(party_key=OuterRef("party_key"), currency=OuterRef("currency"))
+            .order_by("shard", "pk")
+            .values("pk")[:1]
+        )
+        return queryset.filter(pk=Subquery(first)).annotate(
+            settled_total=_balance_total("settled_minor"),
+            in_withdrawal_total=_balance_total("in_withdrawal_minor"),
+            withdrawn_total=_balance_total("withdrawn_minor"),
+        )
+
+    @admin.display(description=_("party"), ordering="party__email")
+    def party_display(self, balance: Balance) -> str:
+        return balance.party.email if balance.party_id else _("Platform")
