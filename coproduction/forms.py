@@ -1,4 +1,5 @@
-"""Invite cocreator and Propose change forms (the seed's labels, in its order), and Accept."""
+"""Invite cocreator and Propose change forms (the seed's labels, in its order), and Accept; the
+Balance page's withdraw (amount, then confirmation) and cancel forms."""
 
 from decimal import Decimal
 
@@ -8,8 +9,11 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import IdentityConfirmationForm
 from coproduction.models import MAX_SHARE_PERCENT, Contract
+from products.fields import MoneyField
 from products.models import Affiliation, Product
+from products.money import format_money, to_minor
 
 
 def _above_limit_message() -> str:
@@ -233,3 +237,96 @@ class AcceptForm(forms.Form):
         label=_("I have read and accept the Co-production Terms of Use"),
         error_messages={"required": _("Read and accept the Co-production Terms of Use to join.")},
     )
+
+
+# --------------------------------------------------------------------- Balance: withdrawals
+
+# Far above any balance, far below PostgreSQL's bigint: a tampered hidden amount is refused
+# as a form error instead of reaching the database.
+MAX_WITHDRAWAL_MINOR = 10**15
+
+
+class WithdrawAmountForm(forms.Form):
+    """A withdrawal's first step: the amount in the currency's major units, typed as the reader
+    writes numbers, at least the currency's minimum and at most what can be withdrawn now. The
+    service checks both again under the balance's lock; this shows them before confirming.
+    One form per currency on the page: `currency` says which was sent, ids are per currency."""
+
+    currency = forms.CharField(widget=forms.HiddenInput, max_length=3)
+    amount = MoneyField(
+        label=_("Amount to withdraw"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        error_messages={"min_value": _("Enter an amount above zero.")},
+    )
+
+    def __init__(self, *args, balance, limits: dict, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{balance.currency.lower()}_%s")
+        super().__init__(*args, **kwargs)
+        self.balance = balance
+        self.limits = limits
+        self.initial.setdefault("currency", balance.currency)
+        self.fields["amount"].widget.attrs["placeholder"] = format_money(
+            limits["minimum"], balance.currency
+        )
+
+    def clean_currency(self) -> str:
+        if self.cleaned_data["currency"] != self.balance.currency:
+            raise forms.ValidationError(_("Start the withdrawal again."), code="currency")
+        return self.balance.currency
+
+    def clean(self):
+        cleaned = super().clean()
+        amount = cleaned.get("amount")
+        if amount is None or self.has_error("currency"):
+            return cleaned
+        currency = self.balance.currency
+        amount_minor = to_minor(amount, currency)  # decimal_places already checked
+        if amount_minor < self.limits["minimum"]:
+            self.add_error(
+                "amount",
+                gettext("The smallest withdrawal is %(amount)s.")
+                % {"amount": format_money(self.limits["minimum"], currency)},
+            )
+        elif amount_minor > self.balance.withdrawable_minor:
+            self.add_error(
+                "amount",
+                gettext("You can withdraw up to %(amount)s.")
+                % {"amount": format_money(self.balance.withdrawable_minor, currency)},
+            )
+        else:
+            cleaned["amount_minor"] = amount_minor
+        return cleaned
+
+
+class WithdrawConfirmForm(IdentityConfirmationForm):
+    """A withdrawal's second step: the amount chosen in the first (hidden, in minor units) and
+    the owner's password, plus the authenticator code when they use one."""
+
+    currency = forms.CharField(widget=forms.HiddenInput, max_length=3)
+    amount_minor = forms.IntegerField(
+        widget=forms.HiddenInput, min_value=1, max_value=MAX_WITHDRAWAL_MINOR
+    )
+
+    def __init__(self, *args, user, currencies, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.currencies = frozenset(currencies)
+
+    def clean_currency(self) -> str:
+        currency = self.cleaned_data["currency"]
+        if currency not in self.currencies:
+            raise forms.ValidationError(_("Start the withdrawal again."), code="currency")
+        return currency
+
+    @property
+    def details_valid(self) -> bool:
+        """Whether the hidden amount and currency came back as they were sent."""
+        return not (self.has_error("currency") or self.has_error("amount_minor"))
+
+
+class WithdrawalCancelForm(forms.Form):
+    """Cancel a requested withdrawal; `page` brings the person back to the history page they
+    were on."""
+
+    page = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coproduction import views
+from coproduction import balance_views, views
 from coproduction.statement_views import statement, statement_csv
 
 app_name = "coproduction"
@@ -32,6 +32,15 @@ urlpatterns = [
     path("products/cocreator/<int:pk>/accept/", views.accept, name="accept"),
     path("products/cocreator/<int:pk>/decline/", views.decline, name="decline"),
     path("products/cocreator/<int:pk>/end/", views.request_end, name="request_end"),
+    # Producers, cocreators and affiliates: Products > Balance
+    path("balance/", balance_views.balance, name="balance"),
+    path(
+        "balance/withdrawals/<int:pk>/cancel/",
+        balance_views.cancel,
+        name="withdrawal_cancel",
+    ),
+    # The payout gateway's signed notifications (beside the payment gateway's webhooks/gateway/)
+    path("webhooks/payouts/", balance_views.payout_webhook, name="payout_webhook"),
     # Everyone with a balance: the monthly statement and its CSV
     path("balance/statements/", statement, name="statement"),
     path("balance/statements/export.csv", statement_csv, name="statement_csv"),

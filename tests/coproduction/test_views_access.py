@@ -191,8 +191,13 @@ ROUTES = [
     ("coproduction:accept", _pending, BOTH, {"accept_terms": "on"}, INVITEE, 200),
     ("coproduction:decline", _pending, BOTH, {}, INVITEE, 200),
     ("coproduction:request_end", _active, BOTH, {}, PARTNER, 200),
+    # Login only, each person's own money: tests/balances_screens/test_balance_page.py.
+    ("coproduction:balance", _none, BOTH, {"step": "amount"}, None, 200),
+    ("coproduction:withdrawal_cancel", lambda w: {"pk": 1}, POST, {}, None, 404),
 ]
-POST_ONLY = [r[0] for r in ROUTES if r[2] == POST]
+# Signed by the payout gateway, no login: tests/balances_screens/test_balance_page.py.
+WEBHOOKS = {"coproduction:payout_webhook"}
+POST_ONLY = [r[0] for r in ROUTES if r[2] == POST and r[4] is not None]
 
 
 def route_id(route) -> str:
@@ -239,7 +244,7 @@ def snapshot(w) -> dict:
 def test_the_table_lists_every_coproduction_url():
     from coproduction.urls import urlpatterns
 
-    assert {f"coproduction:{p.name}" for p in urlpatterns} == {r[0] for r in ROUTES}
+    assert {f"coproduction:{p.name}" for p in urlpatterns} == {r[0] for r in ROUTES} | WEBHOOKS
 
 
 @routes(lambda r: True)
