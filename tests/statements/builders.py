@@ -69,3 +69,16 @@ def march(time_machine, capture) -> March:
     in_flight = withdrawal_request(party=party, currency="BRL", amount_minor=5000)
     paid.refresh_from_db()
     return March(party, other, own, theirs, paid, in_flight)
+
+
+def funded(time_machine):
+    """A São Paulo producer with 179.20 BRL available on 2026-03-10 12:00 UTC (two January
+    sales, released in February) and a Pix payout account; the clock stays there."""
+    party = UserFactory(validated=True, time_zone="America/Sao_Paulo")
+    product = ProductFactory(producer=party, name="Own course")
+    time_machine.move_to(at(2026, 1, 2, 12), tick=False)
+    PayoutAccountFactory(user=party)
+    for day in (5, 6):
+        sell(time_machine, product, at(2026, 1, day, 15))
+    time_machine.move_to(at(2026, 3, 10, 12), tick=False)
+    return party
