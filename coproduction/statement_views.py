@@ -87,8 +87,8 @@ def statement(request):
             party_id=request.user.pk, currency=choice.currency, zone=zone
         )
         this_month = local_date(request.user).replace(day=1)
-        # The chosen month is offered even without entries (it is the one shown).
-        context["months"] = sorted({*months, month}, reverse=True)
+        # This month and the chosen one are offered even without entries.
+        context["months"] = sorted({*months, month, this_month}, reverse=True)
         context["previous_month"] = month_before(month) if months and min(months) < month else None
         context["next_month"] = month_after(month) if month < this_month else None
     return render(request, "coproduction/statement.html", context)
