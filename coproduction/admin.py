@@ -426,11 +426,11 @@ class BalanceAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).annotate(party_key=Coalesce("party_id", Value(0)))
-        # One row per balance (its first shard) carrying the sums of all of them.
+        # One row per balance (its oldest row) carrying the sums of all of them.
         first = (
             Balance.objects.annotate(party_key=Coalesce("party_id", Value(0)))
             .filter(party_key=OuterRef("party_key"), currency=OuterRef("currency"))
-            .order_by("shard", "pk")
+            .order_by("pk")
             .values("pk")[:1]
         )
         return queryset.filter(pk=Subquery(first)).annotate(

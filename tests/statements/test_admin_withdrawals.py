@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from coproduction import balances
-from coproduction.models import Withdrawal
+from coproduction.models import Balance, Withdrawal
 from coproduction.services.withdrawals import withdrawal_reject, withdrawal_request
 from tests.factories import UserFactory
 from tests.statements.builders import funded
@@ -214,3 +214,6 @@ def test_balances_are_one_read_only_line_per_party_and_currency(client, superuse
     assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
     assert "R$119.20" in change.content.decode()
     assert client.get(reverse("admin:coproduction_balance_add")).status_code == 403
+    # The withdrawal locked every row (shard) of the balance: still one line, the oldest row.
+    assert Balance.objects.filter(party=party, currency="BRL").count() > 1
+    assert line.pk == Balance.objects.filter(party=party).order_by("pk").first().pk
