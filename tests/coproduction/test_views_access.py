@@ -194,6 +194,9 @@ ROUTES = [
     # Login only, each person's own money: tests/balances_screens/test_balance_page.py.
     ("coproduction:balance", _none, BOTH, {"step": "amount"}, None, 200),
     ("coproduction:withdrawal_cancel", lambda w: {"pk": 1}, POST, {}, None, 404),
+    # Login only, each person's own statement: tests/statements/test_views.py.
+    ("coproduction:statement", _none, GET, None, None, 200),
+    ("coproduction:statement_csv", _none, GET, None, None, 404),
 ]
 # Signed by the payout gateway, no login: tests/balances_screens/test_balance_page.py.
 WEBHOOKS = {"coproduction:payout_webhook"}
