@@ -81,7 +81,19 @@ def _withdrawals(request):
     page.object_list = list(page.object_list)
     for withdrawal in page.object_list:
         withdrawal.badge = STATUS_BADGES.get(withdrawal.status, "badge-muted")
+        withdrawal.note = _note(withdrawal)
     return page
+
+
+def _note(withdrawal: Withdrawal) -> str:
+    """Why a withdrawal failed, was rejected, or waits for review; else nothing."""
+    if withdrawal.failure:
+        return withdrawal.failure
+    if withdrawal.rejection_reason:
+        return withdrawal.rejection_reason
+    if withdrawal.can_review and withdrawal.review_reason:
+        return _("Reviewed by our team: %(reason)s") % {"reason": withdrawal.review_reason}
+    return ""
 
 
 def _confirm(request, panel: Panel, amount_minor: int, form: WithdrawConfirmForm):
