@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.exceptions import DomainError
-from accounts.models import PayoutAccount
+from accounts.models import PAYOUT_KIND_FOR_CURRENCY, PayoutAccount
 from accounts.payout_accounts import mfa_enabled, payout_accounts_active
 from config.paginate import paginate
 from coproduction.balances import BalanceView, balances_of
@@ -49,7 +49,8 @@ AMOUNT, CONFIRM = "amount", "confirm"
 @dataclass
 class Panel:
     """One currency's card: its figures, limits, payout account and withdraw form (None where
-    the person cannot withdraw in it: no limits, no payout account, or a negative balance)."""
+    the person cannot withdraw in it: no limits or no payout kind for the currency, no payout
+    account, or a negative balance)."""
 
     balance: BalanceView
     limits: dict | None
@@ -66,7 +67,9 @@ def _panels(user, *, data=None, currency: str | None = None) -> list[Panel]:
     accounts = {account.currency: account for account in payout_accounts_active(user=user)}
     panels = []
     for balance in balances_of(user.pk):
-        limits = payout_limits(balance.currency)
+        # No payout account can receive a currency without a payout kind (USD): not offered.
+        kind = PAYOUT_KIND_FOR_CURRENCY.get(balance.currency)
+        limits = payout_limits(balance.currency) if kind else None
         account = accounts.get(balance.currency)
         form = None
         if limits and account is not None and not balance.is_negative:

@@ -60,10 +60,12 @@ def totp_now() -> str:
     return format_hotp_value(hotp_value(TOTP_SECRET, int(timezone.now().timestamp()) // 30))
 
 
-def sell(producer, *, days_ago=0, price=100_00):
+def sell(producer, *, days_ago=0, price=100_00, currency="BRL"):
     """A paid sale of one of `producer`'s products, `days_ago` days ago (time travel: its
-    shares are released guarantee + 1 + 30 days after)."""
-    product = ProductFactory(producer=producer, price_minor=price, guarantee_days=GUARANTEE)
+    shares are released guarantee + 1 + 30 days after in BRL, + 15 in the others)."""
+    product = ProductFactory(
+        producer=producer, price_minor=price, guarantee_days=GUARANTEE, currency=currency
+    )
     buyer = UserFactory()
     with time_machine.travel(timezone.now() - timedelta(days=days_ago), tick=False):
         sale = sale_start(
@@ -270,6 +272,38 @@ def test_no_second_factor_gets_the_notice_but_may_withdraw(client):
     assert 'name="amount"' in page
     TOTP.activate(user, TOTP_SECRET)
     assert "Turn on two-factor" not in text(client.get(URL))
+
+
+def test_each_currency_has_its_card_and_its_own_form(client):
+    user = released_party()
+    PayoutAccountFactory(user=user, eur=True)
+    sell(user, days_ago=40, price=100_00, currency="EUR")
+    sell(user, days_ago=40, price=100_00, currency="USD")
+    client.force_login(user)
+
+    response = client.get(URL)
+
+    assert [p.currency for p in response.context["panels"]] == ["BRL", "EUR", "USD"]
+    page = text(response)
+    for currency in ("brl", "eur"):
+        assert page.count(f'id="id_{currency}_amount"') == 1
+        assert page.count(f'id="field-{currency}-amount"') == 1
+    assert "€89.60" in page
+    # No payout account kind takes USD yet: nothing to add, nothing to withdraw.
+    usd = page[page.index('id="balance-usd-withdraw"') :]
+    assert "Withdrawals in USD are not available yet." in usd[:600]
+    assert "Add a payout account" not in usd
+
+    refused = amount_step(client, "5.00", currency="EUR")
+
+    brl, eur, usd = refused.context["panels"]
+    assert not brl.form.is_bound and usd.form is None
+    assert eur.form.errors["amount"] == ["The smallest withdrawal is €20.00."]
+    assert amount_step(client, "60.00", currency="USD").status_code == 302
+    confirm = amount_step(client, "20.00", currency="EUR")
+    assert "€19.00" in text(confirm)  # you receive: 20.00 - 1.00
+    assert confirm_step(client, 2000, currency="EUR", password=PASSWORD).status_code == 302
+    assert Withdrawal.objects.get().currency == "EUR"
 
 
 # ----------------------------------------------------------------------- withdraw flow
