@@ -102,6 +102,13 @@ def test_a_cocreator_withdraws_and_the_payout_is_confirmed(page, browser, live_s
     assert len(view.releases) == 2 and view.releases[-1].day == release
     UserFactory(email="ops@example.com", is_staff=True, is_superuser=True)  # with TOTP
 
+    # Chromium logs every resource, inline script or style the Content-Security-Policy blocks.
+    blocked = []
+    page.on(
+        "console",
+        lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+
     # A Pix key in his own name, confirmed with his password.
     login(page, caio.email, PASSWORD)
     page.goto("/account/payout-account/")
@@ -188,3 +195,4 @@ def test_a_cocreator_withdraws_and_the_payout_is_confirmed(page, browser, live_s
     page.get_by_role("link", name="Monthly statement").click()
     expect(page.locator("main")).to_contain_text("R$56.33")
     expect(page.locator("main")).to_contain_text("R$3.67")
+    assert blocked == []
