@@ -54,8 +54,12 @@ def holding_days(currency: str) -> int:
 def release_day(paid_at: datetime, guarantee_days: int, currency: str) -> date:
     """The day a sale's shares become available: the day after the guarantee's last day (the
     day of payment plus the guarantee period, in UTC) plus the currency's holding period."""
-    paid_on = paid_at.astimezone(UTC).date()
-    return paid_on + timedelta(days=guarantee_days + 1 + holding_days(currency))
+    return release_after(paid_at, guarantee_days + holding_days(currency))
+
+
+def release_after(paid_at: datetime, held_days: int) -> date:
+    """release_day, the guarantee and holding periods added up as `held_days`."""
+    return paid_at.astimezone(UTC).date() + timedelta(days=held_days + 1)
 
 
 class Deltas:

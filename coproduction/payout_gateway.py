@@ -6,8 +6,9 @@ coproduction.services.withdrawals.payout_webhook_handle.
 
 The shipped simulator remembers each key (a repeated call gets the first reference) and
 delivers its webhook through a Celery task, signed with PAYOUT_WEBHOOK_SECRET as a real one
-would be: the payout fails when the amount's cents are 13 (to try the failure path by hand),
-and is paid otherwise."""
+would be: the payout fails when the cents of the amount it is asked to send (what the party
+receives, the withdrawal less its fee) are 13, to try the failure path by hand; it is paid
+otherwise."""
 
 import json
 import secrets

@@ -292,7 +292,7 @@ def split_entries(sale: Sale | PaidSale, contracts: list[tuple[Contract, object]
             sale.product_id,
             product.producer_id,
             product.cocreators_may_be_affiliates,
-            product.guarantee_days,
+            product.guarantee_days + balances.holding_days(sale.currency),
             fee_percent,
             fee_fixed,
             None
@@ -322,7 +322,7 @@ def _split_lines(
     product_id: int,
     producer_id: int,
     cocreators_may_be_affiliates: bool,
-    guarantee_days: int,
+    held_days: int,  # the guarantee and the currency's holding period (balances.release_day)
     fee_percent: Decimal,
     fee_fixed_minor: int,
     affiliation: tuple[int, int, Decimal] | None,  # (pk, affiliate's id, commission)
@@ -345,7 +345,7 @@ def _split_lines(
     if commission_to_producer:
         commission = sum(part.amount_minor for part in parts if part.role == AFFILIATE)
         parts = [part for part in parts if part.role != AFFILIATE]
-    available_on = balances.release_day(paid_at, guarantee_days, currency)
+    available_on = balances.release_after(paid_at, held_days)
     tails = []
     for line, part in enumerate(parts):
         beneficiary_id = contract_id = affiliation_id = None

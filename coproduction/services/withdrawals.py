@@ -154,7 +154,7 @@ def withdrawal_request(*, party, currency: str, amount_minor: int) -> Withdrawal
         else:
             _dispatch_on_commit(withdrawal.pk)
         money_event(
-            "withdrawal",
+            "payout",
             kind="requested",
             withdrawal=withdrawal.pk,
             party=party.pk,
@@ -326,7 +326,7 @@ def withdrawal_settle(
             _give_back(withdrawal)
         _tell(withdrawal)
         money_event(
-            "withdrawal",
+            "payout",
             kind="paid" if paid else "failed",
             withdrawal=withdrawal.pk,
             amount_minor=withdrawal.amount_minor,

@@ -183,12 +183,6 @@ def test_the_settings_holding_days_are_used(clock, settings):
         assert view(w.producer, w.currency).available_minor > 0, w.currency
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coproduction.services.ledger._split_lines is lru_cached on the sale's values but "
-    "not on the holding days it reads from settings: a split of the same product, amount and "
-    "paid_at made after PAYOUT_HOLDING_DAYS changed gets the release day of the first one",
-)
 def test_a_split_made_after_the_holding_days_changed_uses_the_new_ones(clock, settings):
     product = ProductFactory(price_minor=100_00, guarantee_days=GUARANTEE_DAYS)
     buyer = UserFactory()

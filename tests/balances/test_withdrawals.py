@@ -298,17 +298,12 @@ def test_a_payout_the_simulator_fails_gives_the_money_back(
     assert balances.check_balances() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SimulatedPayoutGateway fails a payout when the cents of the amount it is sent are "
-    "13, and withdrawal_dispatch sends the net amount (amount - fee): a withdrawal of R$ 60.13 "
-    "is paid (net 56.46); to see the failure path by hand in BRL one must type X.80",
-)
-def test_a_withdrawal_whose_amount_has_13_cents_fails_in_the_simulator(
+def test_a_withdrawal_whose_net_amount_has_13_cents_fails_in_the_simulator(
     paid_once, django_capture_on_commit_callbacks
 ):
+    """The simulator sees what it is asked to send: the amount less the fee (R$ 3,67)."""
     with django_capture_on_commit_callbacks(execute=True):
-        w = withdrawal_request(party=paid_once.producer, currency="BRL", amount_minor=60_13)
+        w = withdrawal_request(party=paid_once.producer, currency="BRL", amount_minor=64_80)
 
     assert fresh(w).status == S.FAILED
 
@@ -814,12 +809,6 @@ def test_dispatching_a_sent_withdrawal_again_sends_nothing(paid_once):
 # --- the money log ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="withdrawals.py logs money_event('withdrawal', ...), but config.money_log.EVENTS "
-    "names that event 'payout': every withdrawal's line is replaced by 'money event "
-    "'withdrawal' could not be logged' and its traceback",
-)
 def test_every_withdrawal_move_is_a_money_log_line(funded, caplog):
     with caplog.at_level("INFO", logger="coprod.money"):
         w = withdrawal_request(party=funded.producer, currency="BRL", amount_minor=50_00)

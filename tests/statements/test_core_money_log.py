@@ -1,6 +1,6 @@
-"""Found while testing the payouts queue (core API, not fixed here): the withdrawal services
-log their money events under a name config.money_log does not know ("withdrawal"; it lists
-"payout"), so every withdrawal's line is lost and an error is logged instead."""
+"""Found while testing the payouts queue: the withdrawal services logged their money events
+under a name config.money_log does not know ("withdrawal"; it lists "payout"), so every
+withdrawal's line was lost and an error logged instead."""
 
 import logging
 
@@ -13,11 +13,6 @@ from tests.statements.builders import funded
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coproduction.services.withdrawals calls money_event('withdrawal'), not in "
-    "config.money_log.EVENTS ('payout' is): the line is replaced by 'could not be logged'",
-)
 def test_a_requested_withdrawal_writes_its_money_line(time_machine, caplog):
     party = funded(time_machine)
 
