@@ -12,6 +12,7 @@ from products.services.sales import sale_refund
 from tests.factories import (
     AccountValidationFactory,
     AffiliationFactory,
+    PayoutAccountFactory,
     PlanFactory,
     ProductFactory,
     SaleFactory,
@@ -45,6 +46,7 @@ def data():
     sale = SaleFactory(paid=True)
     sale_refund(sale=sale, actor=sale.product.producer, amount_minor=100, reason="Partial")
     WebhookEvent.objects.create(event_id="evt-1", kind="payment.confirmed", payload={})
+    PayoutAccountFactory()
     return AffiliationFactory(approved=True)
 
 

@@ -25,6 +25,7 @@ DATED = {
     "coproduction.termsacceptance": "accepted_at",
     "coproduction.emaillink": "created_at",
     "coproduction.ledgerentry": "created_at",
+    "coproduction.withdrawal": "requested_at",
     "subscriptions.subscription": "created_at",
     "subscriptions.recurrence": "due_date",
     "accounts.user": "date_joined",
