@@ -181,10 +181,9 @@ def balance(request):
 def _requested_message(withdrawal: Withdrawal) -> str:
     amount = format_money(withdrawal.amount_minor, withdrawal.currency)
     if withdrawal.status == S.IN_REVIEW:
-        return _(
-            "Withdrawal of %(amount)s requested. Our team reviews it before it is sent: "
-            "usually within one business day."
-        ) % {"amount": amount}
+        return _("Withdrawal of %(amount)s requested. Our team reviews it before it is sent.") % {
+            "amount": amount
+        }
     return _("Withdrawal of %(amount)s requested: it is on its way to your payout account.") % {
         "amount": amount
     }
