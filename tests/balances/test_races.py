@@ -16,7 +16,9 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts import payout_accounts
 from accounts.exceptions import DomainError
+from accounts.models import PayoutAccount
 from coproduction import balances
 from coproduction.models import Balance, LedgerEntry, Withdrawal
 from coproduction.services.ledger import ledger_write_splits
@@ -191,6 +193,69 @@ def test_a_withdrawal_racing_a_refund_leaves_the_balance_exact(
     assert view.available_raw_minor == (-52_42 if withdrawn else amount - 52_42)
     assert view.is_negative == withdrawn
     assert Withdrawal.objects.count() == int(withdrawn)
+
+
+# --- a withdrawal racing a change of payout account -----------------------------------------
+
+
+@pytest.mark.parametrize("order", ["together", "withdrawal-first", "change-first"])
+def test_a_withdrawal_racing_a_change_of_payout_account_never_pays_the_new_one_during_its_hold(
+    released, slow_reads, monkeypatch, order
+):
+    producer, old = released.producer, released.account
+    changed = threading.Event()
+    original_email_change = payout_accounts._email_change
+
+    def slow_email_change(**kwargs):  # inside the change's transaction, the old row locked
+        original_email_change(**kwargs)
+        changed.set()
+        time.sleep(0.2)
+
+    monkeypatch.setattr(payout_accounts, "_email_change", slow_email_change)
+    slow_reads.clear()
+    data = {
+        "kind": "pix",
+        "pix_key_type": "email",
+        "pix_key": "new-key@example.com",
+        "holder_name": producer.validation.legal_name,
+        "holder_document": producer.validation.tax_document,
+    }
+
+    def withdraw():
+        if order == "change-first":
+            assert changed.wait(timeout=30)
+        return withdrawal_request(party=producer, currency="BRL", amount_minor=50_00)
+
+    def change():
+        if order == "withdrawal-first":
+            assert slow_reads.wait(timeout=30)
+        return payout_accounts.payout_account_save(user=producer, data=data)
+
+    results = run_together(withdraw, change)
+
+    new = results[1]
+    assert isinstance(new, PayoutAccount), new
+    assert new.withdrawals_held_until is not None
+    old.refresh_from_db()
+    assert not old.is_active
+    withdrawn = isinstance(results[0], Withdrawal)
+    if withdrawn:  # asked before the change: to the account it was asked for
+        assert results[0].payout_account_id == old.pk
+        assert results[0].account_snapshot == old.snapshot()
+    else:
+        assert type(results[0]) is DomainError
+        assert results[0].message.startswith("Your payout account changed")
+    if order != "together":
+        assert withdrawn == (order == "withdrawal-first")
+    assert not Withdrawal.objects.filter(payout_account=new).exists()
+    # During the hold the new account receives nothing.
+    with pytest.raises(DomainError) as held:
+        withdrawal_request(party=producer, currency="BRL", amount_minor=50_00)
+    assert held.value.message.startswith(
+        "Your payout account changed recently: withdrawals are held until"
+    )
+    view = assert_exact(producer)
+    assert view.in_withdrawal_minor == (50_00 if withdrawn else 0)
 
 
 # --- billing writers crediting the same parties at once --------------------------------------
