@@ -21,11 +21,19 @@ from accounts.exceptions import DomainError
 from accounts.models import PayoutAccount
 from coproduction import balances
 from coproduction.models import Balance, LedgerEntry, Withdrawal
+from coproduction.services import withdrawals
 from coproduction.services.ledger import ledger_write_splits
-from coproduction.services.withdrawals import withdrawal_approve, withdrawal_request
+from coproduction.services.withdrawals import (
+    payout_webhook_handle,
+    withdrawal_approve,
+    withdrawal_reject,
+    withdrawal_request,
+)
 from products.models import Refund, Sale
+from products.payments.models import StateEvent
 from products.services.refunds import sale_refund
 from tests.balances.conftest import (
+    BRL_FEE,
     BRL_RELEASE,
     SPLIT,
     admin,
@@ -193,6 +201,77 @@ def test_a_withdrawal_racing_a_refund_leaves_the_balance_exact(
     assert view.available_raw_minor == (-52_42 if withdrawn else amount - 52_42)
     assert view.is_negative == withdrawn
     assert Withdrawal.objects.count() == int(withdrawn)
+
+
+# --- settling one withdrawal twice at once ---------------------------------------------------
+
+
+@pytest.fixture
+def sent(released, monkeypatch):
+    """A withdrawal of 100.00 approved and sent; the gateway not called (its task lost)."""
+    w = withdrawal_request(party=released.producer, currency="BRL", amount_minor=100_00)
+    with monkeypatch.context() as patch:
+        patch.setattr(withdrawals, "_dispatch_on_commit", lambda pk: None)
+        withdrawal_approve(withdrawal_id=w.pk, admin=admin())
+    w.refresh_from_db()
+    assert w.status == S.SENT
+    return w
+
+
+def _webhook(w, event_id, kind):
+    return lambda: payout_webhook_handle(
+        event_id=event_id, kind=kind, external_id=w.idempotency_key, payload={}
+    )
+
+
+@pytest.mark.parametrize(
+    "second", [("evt-1", "payout.paid"), ("evt-2", "payout.paid"), ("evt-2", "payout.failed")]
+)
+def test_two_webhook_deliveries_at_once_settle_the_withdrawal_once(
+    released, sent, slow_writes, second
+):
+    results = run_together(_webhook(sent, "evt-1", "payout.paid"), _webhook(sent, *second))
+
+    assert errors(results) == []
+    assert sorted(results) == ["duplicate", "processed"]
+    sent.refresh_from_db()
+    view = assert_exact(released.producer)
+    if sent.status == S.PAID:
+        assert view.withdrawn_minor == 100_00 - BRL_FEE
+        assert view.available_raw_minor == released.available - 100_00
+    else:
+        assert sent.status == S.FAILED
+        assert (view.withdrawn_minor, view.available_raw_minor) == (0, released.available)
+    assert view.in_withdrawal_minor == 0
+    assert (
+        StateEvent.objects.filter(
+            machine="withdrawal", object_id=sent.pk, from_status="sent"
+        ).count()
+        == 1
+    )
+
+
+def test_an_approval_and_a_rejection_at_once_one_wins(released, slow_writes):
+    w = withdrawal_request(party=released.producer, currency="BRL", amount_minor=100_00)
+    boss, other = admin(), admin()
+
+    results = run_together(
+        lambda: withdrawal_approve(withdrawal_id=w.pk, admin=boss),
+        lambda: withdrawal_reject(withdrawal_id=w.pk, admin=other, reason="Looks wrong"),
+    )
+
+    (error,) = errors(results)
+    assert type(error) is DomainError
+    assert error.message in (
+        "Only a withdrawal in review can be approved.",
+        "Only a withdrawal in review can be rejected.",
+    )
+    w.refresh_from_db()
+    assert w.status in (S.PAID, S.REJECTED)  # an approved one is paid by the simulator
+    assert w.reviewed_by == (boss if w.status == S.PAID else other)
+    view = assert_exact(released.producer)
+    assert view.in_withdrawal_minor == 0
+    assert view.withdrawn_minor == (100_00 - BRL_FEE if w.status == S.PAID else 0)
 
 
 # --- a withdrawal racing a change of payout account -----------------------------------------
