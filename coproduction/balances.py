@@ -47,8 +47,10 @@ def today() -> date:
 
 
 def holding_days(currency: str) -> int:
-    """Days after the guarantee period before a sale's shares are released (settings)."""
-    return settings.PAYOUT_HOLDING_DAYS.get(currency, settings.PAYOUT_HOLDING_DAYS_OTHER)
+    """Days after the guarantee period before a sale's shares are released (settings), at
+    least one: the guarantee ends at midnight in the buyer's zone, up to a day after the
+    UTC day it is counted from here, so no share is released while a refund may be asked."""
+    return max(1, settings.PAYOUT_HOLDING_DAYS.get(currency, settings.PAYOUT_HOLDING_DAYS_OTHER))
 
 
 def release_day(paid_at: datetime, guarantee_days: int, currency: str) -> date:

@@ -106,7 +106,7 @@ def withdrawal_request(*, party, currency: str, amount_minor: int) -> Withdrawal
             raise DomainError(_("Your payout account changed. Try again."))
         if account.withdrawals_held:
             raise DomainError(
-                _("Your payout account changed recently: withdrawals are held until %(until)s.")
+                _("Your payout account changed recently: withdrawals are held until %(until)s")
                 % {
                     "until": formats.date_format(
                         timezone.localtime(account.withdrawals_held_until), "DATETIME_FORMAT"
@@ -353,12 +353,11 @@ def payout_webhook_handle(*, event_id: str, kind: str, external_id: str, payload
             event = WebhookEvent.objects.select_for_update().get(event_id=stored_id)
             if event.result != WebhookEvent.Result.UNMATCHED:
                 return "duplicate"
-        withdrawal_id = (
-            Withdrawal.objects.filter(idempotency_key=external_id)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if withdrawal_id is None:
+        withdrawal_id, status = Withdrawal.objects.filter(idempotency_key=external_id).values_list(
+            "pk", "status"
+        ).first() or (None, None)
+        if withdrawal_id is None or status in (S.REQUESTED, S.IN_REVIEW):
+            # Not sent yet as far as we know: kept, and applied when the gateway sends it again.
             result = WebhookEvent.Result.UNMATCHED
         elif withdrawal_settle(
             withdrawal_id=withdrawal_id,

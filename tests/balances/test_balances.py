@@ -195,13 +195,6 @@ def test_a_split_made_after_the_holding_days_changed_uses_the_new_ones(clock, se
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coproduction.balances.release_day counts the guarantee from the UTC day of payment "
-    "while Sale.guarantee_ends_at ends it at midnight in the buyer's zone: with "
-    "PAYOUT_HOLDING_DAYS 0 a buyer east of UTC who paid late in the UTC day can still ask for "
-    "a refund (in_guarantee) hours after the shares were released",
-)
 def test_with_no_holding_days_nothing_is_released_before_the_buyers_guarantee_ends(clock, settings):
     settings.PAYOUT_HOLDING_DAYS = {"BRL": 0}
     product = ProductFactory(price_minor=100_00, guarantee_days=GUARANTEE_DAYS)

@@ -468,7 +468,7 @@ def _account_held(w):
         "BRL",
         50_00,
         "Your payout account changed recently: withdrawals are held until April 17, 2026, "
-        "11:30 a.m..",
+        "11:30 a.m.",
     )
 
 

@@ -85,3 +85,34 @@ def test_a_party_without_entries_has_an_empty_balance():
     view = balances.balance_of(UserFactory().pk, "BRL")
     assert (view.settled_minor, view.pending_minor, view.available_minor) == (0, 0, 0)
     assert view.releases == () and view.withdrawable_minor == 0
+
+
+def test_an_outcome_for_a_withdrawal_not_sent_yet_is_kept_and_applied_when_sent_again(
+    django_capture_on_commit_callbacks, settings
+):
+    from coproduction.services.withdrawals import payout_webhook_handle
+
+    account = PayoutAccountFactory()
+    producer = account.user
+    sale = buy(ProductFactory(producer=producer, price_minor=100_00, guarantee_days=7))
+    day = balances.release_day(sale.paid_at, 7, "BRL")
+    later = timezone.now() + timedelta(days=(day - balances.today()).days + 1)
+    from unittest import mock
+
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        withdrawal = withdrawal_request(party=producer, currency="BRL", amount_minor=80_00)
+        assert withdrawal.status == Withdrawal.Status.IN_REVIEW
+        event = {
+            "event_id": "evt-early",
+            "kind": "payout.paid",
+            "external_id": withdrawal.idempotency_key,
+            "payload": {},
+        }
+        assert payout_webhook_handle(**event) == "ignored"
+        withdrawal.refresh_from_db()
+        assert withdrawal.status == Withdrawal.Status.IN_REVIEW
+        settings.PAYOUT_SIMULATOR_DELAY_SECONDS = 0
+        withdrawal_approve(withdrawal_id=withdrawal.pk, admin=UserFactory(is_staff=True))
+        assert payout_webhook_handle(**event) == "processed"
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Withdrawal.Status.PAID
