@@ -1,7 +1,6 @@
 """Sign-up answers an existing email as slowly as a new one (no account enumeration by time):
 accounts.signup.EvenSignupForm hashes the password in both cases."""
 
-import statistics
 import time
 
 import pytest
@@ -39,5 +38,8 @@ def test_new_and_existing_emails_take_the_same_time(client, settings):
         existing_times.append(sign_up(client, existing.email))
 
     assert User.objects.filter(email__startswith="new").count() == 5
-    new, old = statistics.median(new_times), statistics.median(existing_times)
+    # The fastest of each: the cost of the work itself (a loaded machine only adds time; the
+    # medians differed by 25 % on a busy CI runner). Skipping the hash would make one side
+    # several times faster, far beyond this margin.
+    new, old = min(new_times), min(existing_times)
     assert abs(new - old) <= 0.2 * max(new, old), (new_times, existing_times)
