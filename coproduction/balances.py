@@ -158,6 +158,14 @@ def apply(deltas: Deltas) -> None:
             )
 
 
+def _party_is(party_id: int | None, prefix: str = "") -> str:
+    """The party condition (parameter `%(party)s`), written so the (party, currency, …)
+    unique indexes serve it: `IS NOT DISTINCT FROM` would read every row of the table."""
+    if party_id is None:
+        return f"{prefix}party_id IS NULL"
+    return f"{prefix}party_id = %(party)s"
+
+
 def lock(party_id: int | None, currency: str) -> None:
     """Hold every row of a balance until the end of the caller's transaction (a withdrawal
     reads it exactly): all its shards made first, so a writer that has not written to this
@@ -174,9 +182,9 @@ def lock(party_id: int | None, currency: str) -> None:
             [party_id, currency, BALANCE_SHARDS - 1],
         )
         cursor.execute(
-            f"SELECT 1 FROM {table} WHERE party_id IS NOT DISTINCT FROM %s AND currency = %s "
+            f"SELECT 1 FROM {table} WHERE {_party_is(party_id)} AND currency = %(currency)s "
             "ORDER BY shard FOR UPDATE",
-            [party_id, currency],
+            {"party": party_id, "currency": currency},
         )
 
 
@@ -237,7 +245,7 @@ def balance_of(party_id: int | None, currency: str, *, on: date | None = None) -
     ahead = f"""
         FROM (SELECT available_on AS day, sum(amount_minor) AS total
                 FROM {BalanceRelease._meta.db_table}
-               WHERE party_id IS NOT DISTINCT FROM %(party)s
+               WHERE {_party_is(party_id)}
                  AND currency = %(currency)s AND available_on > %(on)s
                GROUP BY available_on HAVING sum(amount_minor) <> 0) r"""
     with connection.cursor() as cursor:
@@ -248,7 +256,7 @@ def balance_of(party_id: int | None, currency: str, *, on: date | None = None) -
                    (SELECT array_agg(r.day ORDER BY r.day) {ahead}),
                    (SELECT array_agg(r.total ORDER BY r.day) {ahead})
               FROM {Balance._meta.db_table} b
-             WHERE b.party_id IS NOT DISTINCT FROM %(party)s AND b.currency = %(currency)s
+             WHERE {_party_is(party_id, "b.")} AND b.currency = %(currency)s
             """,
             {"party": party_id, "currency": currency, "on": on},
         )
