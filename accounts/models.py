@@ -405,3 +405,208 @@ class PayoutAccount(models.Model):
             self.Kind.CO_BANK: ["bank_code", "bank_name", "account_type", "account_number"],
         }[self.Kind(self.kind)]
         return values | {name: getattr(self, name) for name in fields}
+
+
+class ApiToken(models.Model):
+    """A personal access token for the REST API (/api/v1/): shown once when created, stored as
+    its SHA-256 (accounts.api_tokens), read-only or read-write, revocable. `prefix` (the
+    token's first characters) lets its owner tell tokens apart."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read only")
+        WRITE = "write", _("Read and write")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16)
+    digest = models.CharField(_("digest"), max_length=64, unique=True)
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope__in=["read", "write"]), name="apitoken_scope_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE
+
+    @property
+    def can_revoke(self) -> bool:
+        return self.revoked_at is None
+
+
+class WebhookEndpoint(models.Model):
+    """Where a producer's or cocreator's events are posted (accounts.outgoing_webhooks),
+    signed with Standard Webhooks with `secret` (whsec_…, shown once; rotating keeps the
+    previous one valid until `previous_secret_expires_at`). Disabled after many consecutive
+    failed deliveries."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        verbose_name=_("user"),
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    event_types = ArrayField(
+        models.CharField(max_length=60), verbose_name=_("events"), default=list
+    )
+    secret = models.CharField(_("signing secret"), max_length=100)
+    previous_secret = models.CharField(_("previous signing secret"), max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True
+    )
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=200, blank=True)
+    consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        indexes = [models.Index(fields=["user", "is_enabled"], name="webhookendpoint_owner")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookMessage(models.Model):
+    """One event for one owner (`msg_id` is its `webhook-id`): written once per event
+    (`key`), whatever the number of tasks that tell it, with the payload every endpoint of
+    the owner receives."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="webhook_messages",
+        verbose_name=_("user"),
+    )
+    msg_id = models.CharField(_("message id"), max_length=40, unique=True)
+    event_type = models.CharField(_("event"), max_length=60)
+    key = models.CharField(_("event key"), max_length=200)
+    payload = models.JSONField(_("payload"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("webhook message")
+        verbose_name_plural = _("webhook messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "event_type", "key"], name="webhookmessage_once_per_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.msg_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One message to one endpoint: pending until the endpoint answers 2xx (succeeded) or the
+    retries run out (failed); `next_attempt_at` says when the next try is due."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    message = models.ForeignKey(
+        WebhookMessage,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("message"),
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "endpoint"], name="webhookdelivery_once_per_endpoint"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "succeeded", "failed"]),
+                name="webhookdelivery_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="webhookdelivery_due",
+            ),
+            models.Index(fields=["endpoint", "-created_at"], name="webhookdelivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message} → {self.endpoint}"
+
+    @property
+    def can_resend(self) -> bool:
+        return self.status != self.Status.PENDING or self.attempts > 0
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery, as the log shows it: when, the answer's status code (none when
+    the connection failed or timed out), how long it took and the start of the answer."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery,
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
+        verbose_name=_("delivery"),
+    )
+    attempted_at = models.DateTimeField(_("attempted at"), default=timezone.now)
+    status_code = models.PositiveIntegerField(_("status code"), null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"), default=0)
+    response_excerpt = models.CharField(_("response"), max_length=500, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    manual = models.BooleanField(_("sent by hand"), default=False)
+
+    class Meta:
+        ordering = ["-attempted_at", "-pk"]
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

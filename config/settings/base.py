@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "template_partials",
     "django_countries",
     "django_celery_beat",
+    # The REST API's interactive docs serve Swagger UI from ninja's own static files.
+    "ninja",
     "accounts",
     "products",
     "coproduction",
@@ -351,6 +353,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "coproduction.remind_expiring_contracts",
         "schedule": crontab(minute=25),
     },
+    # Outgoing webhooks whose enqueued delivery was lost, or whose retry is due, are sent.
+    "deliver-due-webhooks": {
+        "task": "accounts.deliver_due_webhooks",
+        "schedule": crontab(minute="*"),
+    },
     "dispatch-stale-withdrawals": {
         "task": "coproduction.dispatch_stale_withdrawals",
         "schedule": crontab(minute="*/5"),
@@ -398,6 +405,22 @@ DEV_PAYOUT_WEBHOOK_SECRET = "dev-payout-webhook-secret-not-for-production-use"
 PAYOUT_WEBHOOK_SECRET = os.environ.get("PAYOUT_WEBHOOK_SECRET", DEV_PAYOUT_WEBHOOK_SECRET)
 # How long the simulator takes to confirm a payout.
 PAYOUT_SIMULATOR_DELAY_SECONDS = 5
+
+# Integrations (accounts.outgoing_webhooks, config.api). Outgoing webhooks: each POST waits at
+# most WEBHOOK_TIMEOUT_SECONDS; a failed delivery is tried again after each of
+# WEBHOOK_RETRY_DELAYS (seconds: about three days in all), then marked failed; an endpoint
+# whose deliveries failed WEBHOOK_DISABLE_AFTER_FAILURES times in a row is disabled and its
+# owner emailed. URLs resolving to private, loopback or link-local addresses are refused;
+# WEBHOOK_ALLOW_LOOPBACK admits 127.0.0.0/8 and ::1 (tests and local demos only).
+WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_RETRY_DELAYS = [5, 300, 1800, 7200, 18000, 36000, 36000, 86400, 86400]
+WEBHOOK_DISABLE_AFTER_FAILURES = 50
+WEBHOOK_ALLOW_LOOPBACK = os.environ.get("WEBHOOK_ALLOW_LOOPBACK", "") == "1"
+# A rotated secret keeps signing (beside the new one) for this long.
+WEBHOOK_SECRET_ROTATION_OVERLAP = timedelta(hours=24)
+# REST API: requests per token per minute (reads, writes), and the largest page.
+API_RATE_LIMITS = {"read": 600, "write": 60}
+API_PAGE_SIZE_MAX = 100
 
 # Logs go to stdout with the request id on every line (config.logs): readable here, JSON lines
 # in production (LOG_FORMAT=json|text overrides). Money events: config.money_log.
