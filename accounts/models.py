@@ -607,6 +607,9 @@ class WebhookAttempt(models.Model):
         verbose_name = _("webhook attempt")
         verbose_name_plural = _("webhook attempts")
 
+    def __str__(self) -> str:
+        return f"{self.delivery} @ {self.attempted_at:%Y-%m-%d %H:%M:%S} → {self.status_code}"
+
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
