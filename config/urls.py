@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import views as account_views
 from accounts.staff_access import admin_has_permission, admin_login
 from config import health
+from config.api import api
 
 admin.site.site_header = _("Coprod administration")
 admin.site.site_title = _("Coprod admin")
@@ -20,7 +21,10 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("dashboard/", account_views.dashboard, name="dashboard"),
     path("accounts/", include("allauth.urls")),
+    path("account/webhooks/", include("accounts.webhook_urls")),
+    path("account/tokens/", include("accounts.token_urls")),
     path("account/", include("accounts.urls")),
+    path("api/v1/", api.urls),
     path("", include("coproduction.urls")),
     path("", include("products.urls")),
     path("", include("subscriptions.urls")),
