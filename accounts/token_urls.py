@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from accounts import token_views
 
 app_name = "tokens"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", token_views.token_list, name="list"),
+    path("<int:pk>/revoke/", token_views.token_revoke, name="revoke"),
+]
