@@ -43,12 +43,13 @@ def _back_to_log(endpoint: WebhookEndpoint, form: ActionForm):
 @require_GET
 def endpoint_list(request):
     endpoints = list(webhooks.endpoints_of(request.user))
+    for endpoint in endpoints:
+        endpoint.event_labels = [webhooks.event_label(name) for name in endpoint.event_types]
     return render(
         request,
         "accounts/webhooks/list.html",
         {
             "endpoints": endpoints,
-            "event_labels": webhooks.EVENT_TYPES,
             "limit": webhooks.MAX_ENDPOINTS_PER_USER,
             "can_add": len(endpoints) < webhooks.MAX_ENDPOINTS_PER_USER,
         },
@@ -110,13 +111,16 @@ def endpoint_secret(request, pk: int):
 def endpoint_detail(request, pk: int):
     endpoint = _own_endpoint(request, pk)
     page = paginate(request, webhooks.deliveries_of(endpoint), per_page=LOG_PAGE_SIZE)
+    page.object_list = list(page.object_list)
+    for delivery in page.object_list:
+        delivery.event_label = webhooks.event_label(delivery.message.event_type)
     return render(
         request,
         "accounts/webhooks/detail.html",
         {
             "endpoint": endpoint,
             "page": page,
-            "event_labels": webhooks.EVENT_TYPES,
+            "event_labels": [webhooks.event_label(name) for name in endpoint.event_types],
             "disabled_reason": webhooks.disabled_reason_display(endpoint),
             "previous_secret_until": webhooks.previous_secret_until(endpoint),
         },
@@ -184,8 +188,8 @@ def delivery_resend(request, pk: int, delivery_pk: int):
 @require_http_methods(["GET", "POST"])
 def endpoint_delete(request, pk: int):
     endpoint = _own_endpoint(request, pk)
-    form = ActionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = ActionForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
         webhooks.endpoint_delete(endpoint=endpoint)
         messages.success(request, _("Endpoint deleted."))
         return redirect("webhooks:list")
