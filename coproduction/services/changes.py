@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import Notification, User
+from coproduction import webhooks
 from coproduction.dates import producer_today
 from coproduction.models import ChangeRequest, Contract, EmailLink
 from coproduction.services.contracts import (
@@ -156,6 +157,7 @@ def _answer(change: ChangeRequest, to: str, actor: User) -> None:
     change.save(update_fields=["status", "responded_by", "responded_at"])
     contract = change.contract
     record_event(contract=contract, actor=actor, action=f"change_{to}", change=change)
+    webhooks.change_answered(change)
     other = (
         contract.cocreator
         if actor.pk == contract.product.producer_id

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from accounts.exceptions import DomainError, InvalidTransition, PermissionDenied
 from accounts.models import Notification, User
+from coproduction import webhooks
 from coproduction.dates import contract_in_force_until, producer_today, producer_zone
 from coproduction.models import (
     MAX_SHARE_PERCENT,
@@ -460,6 +461,7 @@ def contract_transition(
     record_event(
         contract=contract, actor=actor, action=to, from_status=current, to_status=to, note=note
     )
+    webhooks.contract_moved(contract, from_=current, to=to)
     return contract
 
 

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from accounts.exceptions import DomainError
 from accounts.payout_accounts import active_payout_account
 from config.money_log import money_event
-from coproduction import balances
+from coproduction import balances, webhooks
 from coproduction.models import LedgerEntry, Withdrawal
 from coproduction.payout_gateway import PayoutRefused, PayoutTimeout, get_payout_gateway
 from products.models import WebhookEvent
@@ -319,6 +319,7 @@ def withdrawal_settle(
                     ),
                 ]
             _write(rows)
+            webhooks.payout_paid(withdrawal)
         else:
             withdrawal.failure = (failure or _("The payout failed."))[:500]
             withdrawal.save(update_fields=["failure"])

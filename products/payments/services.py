@@ -44,6 +44,7 @@ from products.payments.states import (
     transition_many,
     transition_rows,
 )
+from products.webhooks import sales_paid
 
 logger = logging.getLogger("coprod.payments")
 
@@ -502,6 +503,7 @@ def _settle(sales: list[Sale], now: datetime) -> None:
     for kind, group in _by_handler(sales).items():
         _HANDLERS[kind].paid(group, now)
     ledger_write_splits(locked=sales)  # locked by our caller, just marked paid
+    sales_paid(sales)  # the outgoing webhooks (never blocks the payment)
 
 
 def payment_park(*, sale: Sale, error: str, now: datetime) -> None:

@@ -26,6 +26,7 @@ from products.money import format_money
 from products.payments import keys
 from products.payments.gateway import GatewayError, GatewayTimeout, get_gateway
 from products.payments.states import transition
+from products.webhooks import sale_reversed
 
 logger = logging.getLogger("coprod.payments")
 
@@ -316,6 +317,7 @@ def _tell(sale: Sale, refund: Refund, *, shared: bool) -> None:
         )
     if not shared:
         return
+    sale_reversed(sale, refund)  # the outgoing webhooks
     kind = (
         Notification.Kind.CHARGEBACK
         if refund.kind == Refund.Kind.CHARGEBACK

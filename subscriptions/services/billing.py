@@ -50,6 +50,7 @@ from products.payments.states import (
     transition_many,
     values_insert,
 )
+from subscriptions import webhooks
 from subscriptions.models import Recurrence, Subscription
 from subscriptions.schedule import due_date
 from subscriptions.services import notices
@@ -457,6 +458,7 @@ def settle_paid_many(recurrences: list[LockedRecurrence], now: datetime) -> None
                 actor=None,
                 reason=f"All {installments} installments paid",
             )
+    webhooks.recurrences_paid([r.pk for r in recurrences])  # as they are now: paid
 
 
 def _awaiting_payment(recurrence: Recurrence, answer: GatewayResult, now: datetime) -> None:
@@ -496,6 +498,7 @@ def _declined(recurrence: Recurrence, now: datetime, *, message: str = "") -> No
         attempts_made=recurrence.attempts_made + 1,
         next_attempt_at=retry_at,
     )
+    webhooks.recurrence_declined(recurrence, attempt=recurrence.attempts_made)
     if recurrence.number > 1:
         subscription = Subscription.objects.select_for_update().get(pk=recurrence.subscription_id)
         if subscription.status == Subscription.Status.ACTIVE:

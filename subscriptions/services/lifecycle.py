@@ -14,6 +14,7 @@ from products.models import PaymentAttempt, Sale
 from products.payments import keys
 from products.payments.gateway import get_gateway
 from products.payments.states import transition, transition_many
+from subscriptions import webhooks
 from subscriptions.models import Recurrence, Subscription, SubscriptionEvent
 from subscriptions.services import notices
 
@@ -61,6 +62,7 @@ def subscription_transition(
     )
     if tell:
         notices.transition_told(subscription, event, actor)
+    webhooks.status_changed(subscription, event)
     return subscription
 
 
