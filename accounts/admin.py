@@ -1,5 +1,6 @@
 """Admin for users and account validations, with validate/reject actions; tax documents are
-shown formatted and checked by country (accounts.tax_documents); payout accounts, read-mostly."""
+shown formatted and checked by country (accounts.tax_documents); payout accounts, read-mostly;
+outgoing webhooks read-only (an endpoint may be disabled), secrets never shown."""
 
 from django import forms
 from django.contrib import admin
@@ -17,6 +18,10 @@ from accounts.models import (
     Notification,
     PayoutAccount,
     User,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
 )
 from accounts.tax_documents import tax_document_clean, tax_document_display
 from config.admin_actions import apply_each
@@ -256,3 +261,127 @@ class PayoutAccountAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class _ReadOnly(admin.ModelAdmin):
+    list_per_page = ADMIN_PAGE_SIZE
+    # Logs grow with every event: a filtered page skips counting the whole table again.
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(_ReadOnly):
+    """People's webhook endpoints: support sees them and may disable one that misbehaves
+    (its owner enables it again). The signing secrets are not shown."""
+
+    show_full_result_count = True
+    date_hierarchy = "created_at"
+    list_display = ["url", "user", "is_enabled", "consecutive_failures", "created_at"]
+    list_filter = ["is_enabled"]
+    search_fields = ["user__email", "url"]
+    list_select_related = ["user"]
+    fields = [
+        "user",
+        "url",
+        "description",
+        "event_types",
+        "is_enabled",
+        "disabled_at",
+        "disabled_reason",
+        "consecutive_failures",
+        "previous_secret_expires_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+    actions = ["disable_endpoints"]
+
+    @admin.action(description=_("Disable selected webhook endpoints"))
+    def disable_endpoints(self, request, queryset):
+        from accounts import outgoing_webhooks
+
+        apply_each(
+            self,
+            request,
+            queryset.filter(is_enabled=True),
+            lambda endpoint: outgoing_webhooks.endpoint_disable(
+                endpoint=endpoint, reason=outgoing_webhooks.DISABLED_BY_STAFF
+            ),
+            done=lambda n: (
+                ngettext(
+                    "%(count)s webhook endpoint disabled.",
+                    "%(count)s webhook endpoints disabled.",
+                    n,
+                )
+                % {"count": n}
+            ),
+        )
+
+
+@admin.register(WebhookMessage)
+class WebhookMessageAdmin(_ReadOnly):
+    date_hierarchy = "created_at"
+    list_display = ["msg_id", "event_type", "key", "user", "created_at"]
+    list_filter = ["event_type"]
+    search_fields = ["msg_id", "user__email", "key"]
+    list_select_related = ["user"]
+    fields = ["msg_id", "user", "event_type", "key", "payload", "created_at"]
+    readonly_fields = fields
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = ["attempted_at", "status_code", "latency_ms", "response_excerpt", "error", "manual"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnly):
+    date_hierarchy = "created_at"
+    list_display = ["message", "endpoint", "status", "attempts", "next_attempt_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["message__msg_id", "endpoint__url", "endpoint__user__email"]
+    list_select_related = ["message", "endpoint"]
+    fields = [
+        "message",
+        "endpoint",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_attempt_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+    inlines = [WebhookAttemptInline]
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(_ReadOnly):
+    date_hierarchy = "attempted_at"
+    list_display = ["delivery", "attempted_at", "status_code", "latency_ms", "manual"]
+    list_filter = ["manual"]
+    search_fields = ["delivery__message__msg_id", "delivery__endpoint__url"]
+    list_select_related = ["delivery__message", "delivery__endpoint"]
+    fields = [
+        "delivery",
+        "attempted_at",
+        "status_code",
+        "latency_ms",
+        "response_excerpt",
+        "error",
+        "manual",
+    ]
+    readonly_fields = fields
