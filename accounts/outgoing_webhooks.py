@@ -124,6 +124,10 @@ def signing_secrets(endpoint: WebhookEndpoint, *, at: datetime) -> list[str]:
     return found
 
 
+def rotation_overlap_hours() -> int:
+    return round(settings.WEBHOOK_SECRET_ROTATION_OVERLAP.total_seconds() / 3600)
+
+
 def previous_secret_until(endpoint: WebhookEndpoint) -> datetime | None:
     """Until when the rotated-out secret still signs, if it still does."""
     if len(signing_secrets(endpoint, at=timezone.now())) > 1:
@@ -452,7 +456,7 @@ class Outcome:
 
 def _excerpt(response: httpx.Response, *, deadline: float) -> str:
     received = b""
-    for chunk in response.iter_raw():
+    for chunk in response.iter_bytes():
         received += chunk
         if len(received) >= EXCERPT_BYTES or time.monotonic() > deadline:
             break

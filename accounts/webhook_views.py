@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import outgoing_webhooks as webhooks
@@ -123,6 +124,7 @@ def endpoint_detail(request, pk: int):
             "event_labels": [webhooks.event_label(name) for name in endpoint.event_types],
             "disabled_reason": webhooks.disabled_reason_display(endpoint),
             "previous_secret_until": webhooks.previous_secret_until(endpoint),
+            "overlap_hours": webhooks.rotation_overlap_hours(),
         },
     )
 
@@ -133,7 +135,16 @@ def endpoint_rotate(request, pk: int):
     endpoint = _own_endpoint(request, pk)
     ActionForm(request.POST).is_valid()
     secret = webhooks.endpoint_rotate_secret(endpoint=endpoint)
-    messages.success(request, _("New secret created. The previous one keeps working for a day."))
+    hours = webhooks.rotation_overlap_hours()
+    messages.success(
+        request,
+        ngettext(
+            "New secret created. The previous one keeps signing for %(hours)s hour.",
+            "New secret created. The previous one keeps signing for %(hours)s hours.",
+            hours,
+        )
+        % {"hours": hours},
+    )
     return _show_secret_once(request, endpoint, secret)
 
 
