@@ -6,7 +6,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
 from django.urls import reverse
 
-from accounts.models import AccountValidation
+from accounts import outgoing_webhooks
+from accounts.models import AccountValidation, WebhookAttempt
 from products.models import WebhookEvent
 from products.services.sales import sale_refund
 from tests.factories import (
@@ -18,6 +19,7 @@ from tests.factories import (
     SaleFactory,
     UserFactory,
 )
+from tests.webhooks.factories import WebhookEndpointFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +49,9 @@ def data():
     sale_refund(sale=sale, actor=sale.product.producer, amount_minor=100, reason="Partial")
     WebhookEvent.objects.create(event_id="evt-1", kind="payment.confirmed", payload={})
     PayoutAccountFactory()
+    endpoint = WebhookEndpointFactory()
+    outgoing_webhooks.emit("sale.approved", key=1, user_ids=[endpoint.user_id], data={})
+    WebhookAttempt.objects.create(delivery=endpoint.deliveries.get(), status_code=200)
     return AffiliationFactory(approved=True)
 
 
