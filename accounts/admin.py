@@ -1,6 +1,7 @@
 """Admin for users and account validations, with validate/reject actions; tax documents are
 shown formatted and checked by country (accounts.tax_documents); payout accounts, read-mostly;
-outgoing webhooks read-only (an endpoint may be disabled), secrets never shown."""
+outgoing webhooks read-only (an endpoint may be disabled), secrets never shown; API tokens
+read-only (support may revoke one), only their prefix shown."""
 
 from django import forms
 from django.contrib import admin
@@ -15,6 +16,7 @@ from accounts.locales import supported_language
 from accounts.models import (
     AccountValidation,
     AccountValidationEvent,
+    ApiToken,
     Notification,
     PayoutAccount,
     User,
@@ -385,3 +387,34 @@ class WebhookAttemptAdmin(_ReadOnly):
         "manual",
     ]
     readonly_fields = fields
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(_ReadOnly):
+    """People's API tokens: support sees when each was used and may revoke one (a leaked
+    token). Only the prefix is shown; the token itself is never stored."""
+
+    show_full_result_count = True
+    date_hierarchy = "created_at"
+    list_display = ["name", "prefix", "user", "scope", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__email", "name", "prefix"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke_tokens"]
+
+    @admin.action(description=_("Revoke selected API tokens"))
+    def revoke_tokens(self, request, queryset):
+        from accounts.api_tokens import api_token_revoke
+
+        apply_each(
+            self,
+            request,
+            queryset.filter(revoked_at__isnull=True),
+            lambda token: api_token_revoke(token=token),
+            done=lambda n: (
+                ngettext("%(count)s API token revoked.", "%(count)s API tokens revoked.", n)
+                % {"count": n}
+            ),
+        )

@@ -7,6 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts import outgoing_webhooks
+from accounts.api_tokens import api_token_create
 from accounts.models import AccountValidation, WebhookAttempt
 from products.models import WebhookEvent
 from products.services.sales import sale_refund
@@ -52,6 +53,7 @@ def data():
     endpoint = WebhookEndpointFactory()
     outgoing_webhooks.emit("sale.approved", key=1, user_ids=[endpoint.user_id], data={})
     WebhookAttempt.objects.create(delivery=endpoint.deliveries.get(), status_code=200)
+    api_token_create(user=endpoint.user, name="script", scope="read")
     return AffiliationFactory(approved=True)
 
 
