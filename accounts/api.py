@@ -11,10 +11,11 @@ import base64
 import binascii
 import json
 import math
+import re
 import threading
 import time
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,7 +25,7 @@ from ninja import Field, Router, Schema
 from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
-from pydantic import create_model
+from pydantic import BeforeValidator, create_model
 
 from accounts import api_tokens
 from accounts.locales import user_zone
@@ -107,7 +108,23 @@ read_auth = TokenAuth()
 write_auth = WriteTokenAuth()
 
 
-def api_user(request) -> User:
+def api_user(request, *params: type[Schema] | str) -> User:
+    """The token's owner. `params` are the query parameters the operation takes (schemas or
+    names): any other one is refused (422), so a misspelt filter never means "everything"."""
+    allowed: set[str] = set()
+    for each in params:
+        allowed |= {each} if isinstance(each, str) else set(each.model_fields)
+    unknown = sorted(set(request.GET) - allowed)
+    if unknown:
+        raise ApiError(
+            422,
+            "validation_error",
+            "Unknown query parameter: " + ", ".join(unknown)[:200],
+            [
+                {"loc": ["query", name[:100]], "msg": "unknown parameter", "type": "extra"}
+                for name in unknown[:20]
+            ],
+        )
     return request.auth.user
 
 
@@ -307,6 +324,18 @@ def date_range(queryset: QuerySet, field: str, after, before, names: tuple[str, 
     return queryset
 
 
+def _iso_text(value: Any) -> Any:
+    """Only ISO text is a date here: pydantic would also read 0.5 or 1700000000 as a Unix
+    time, which no caller means."""
+    if isinstance(value, str) and not ISO_DAY.match(value):
+        raise ValueError("expected an ISO-8601 date (2026-12-01) or date-time")
+    return value
+
+
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[T ])")
+# A date or a date-time filter value, as ISO text.
+When = Annotated[date | datetime, BeforeValidator(_iso_text)]
+
 AFTER = "Inclusive. An ISO date (midnight) or date-time; without an offset, in your time zone."
 BEFORE = "Exclusive. An ISO date (midnight) or date-time; without an offset, in your time zone."
 
@@ -349,7 +378,7 @@ MeOut.model_rebuild()
 @router.get("/me", response=responses(MeOut), summary="Who this token belongs to", **READ)
 def me(request):
     token = request.auth
-    user = token.user
+    user = api_user(request)
     return {
         "id": user.pk,
         "email": user.email,

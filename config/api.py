@@ -91,6 +91,8 @@ def _http_error(request, exc: HttpError):
         )
         response["Retry-After"] = retry_after(exc.wait)
         return response
+    if exc.status_code == 400:  # a body that is not JSON
+        return _error(request, 422, "validation_error", "The request body is not valid JSON.")
     codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict"}
     return _error(request, exc.status_code, codes.get(exc.status_code, "error"), exc.message)
 

@@ -6,7 +6,6 @@ API returns it; webhook payloads use them too."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Literal
 
 from django.db.models import Q
@@ -21,6 +20,7 @@ from accounts.api import (
     Money,
     PageParams,
     Ref,
+    When,
     api_user,
     date_range,
     email_of,
@@ -91,8 +91,8 @@ class LedgerFilters(PageParams):
     role: Literal["affiliate", "cocreator", "producer", "payee"] | None = None
     currency: Literal["BRL", "USD", "EUR", "MXN", "COP"] | None = None
     product_id: int | None = Field(None, ge=1, le=ID_MAX)
-    created_after: date | datetime | None = Field(None, description=AFTER)
-    created_before: date | datetime | None = Field(None, description=BEFORE)
+    created_after: When | None = Field(None, description=AFTER)
+    created_before: When | None = Field(None, description=BEFORE)
 
 
 @router.get(
@@ -103,7 +103,9 @@ class LedgerFilters(PageParams):
     **READ,
 )
 def ledger_list(request, filters: Query[LedgerFilters]):
-    queryset = LedgerEntry.objects.filter(beneficiary=api_user(request)).select_related("product")
+    queryset = LedgerEntry.objects.filter(
+        beneficiary=api_user(request, LedgerFilters)
+    ).select_related("product")
     for name in ("entry_type", "role", "currency", "product_id"):
         value = getattr(filters, name)
         if value:
@@ -220,7 +222,7 @@ class ContractFilters(PageParams):
     **READ,
 )
 def contracts_list(request, filters: Query[ContractFilters]):
-    user = api_user(request)
+    user = api_user(request, ContractFilters)
     queryset = _contracts_of(user.pk, filters.role)
     if filters.status:
         queryset = queryset.filter(status=filters.status)
@@ -230,8 +232,8 @@ def contracts_list(request, filters: Query[ContractFilters]):
     return {"results": [_contract(c, user.pk) for c in rows], "next_cursor": cursor}
 
 
-def _contract_of_party(request, contract_id: int) -> Contract:
-    contract = _contracts_of(api_user(request).pk).filter(pk=contract_id).first()
+def _contract_of_party(request, contract_id: int, *params) -> Contract:
+    contract = _contracts_of(api_user(request, *params).pk).filter(pk=contract_id).first()
     if contract is None:
         raise Http404
     return contract
@@ -301,7 +303,7 @@ def change_request_resource(change_request: ChangeRequest, viewer_id: int) -> di
 def contracts_changes(
     request, filters: Query[PageParams], contract_id: int = Path(..., ge=1, le=ID_MAX)
 ):
-    contract = _contract_of_party(request, contract_id)
+    contract = _contract_of_party(request, contract_id, PageParams)
     rows, cursor = keyset_page(
         selectors.change_history(contract=contract), filters, field="requested_at"
     )
@@ -347,7 +349,7 @@ def _event(event: ContractEvent) -> dict:
 def contracts_history(
     request, filters: Query[PageParams], contract_id: int = Path(..., ge=1, le=ID_MAX)
 ):
-    contract = _contract_of_party(request, contract_id)
+    contract = _contract_of_party(request, contract_id, PageParams)
     rows, cursor = keyset_page(
         selectors.contract_events(contract=contract),
         filters,
@@ -407,8 +409,8 @@ def withdrawal_resource(withdrawal: Withdrawal, viewer_id: int) -> dict:
 
 class WithdrawalFilters(PageParams):
     status: WithdrawalStatus | None = None
-    requested_after: date | datetime | None = Field(None, description=AFTER)
-    requested_before: date | datetime | None = Field(None, description=BEFORE)
+    requested_after: When | None = Field(None, description=AFTER)
+    requested_before: When | None = Field(None, description=BEFORE)
 
 
 @router.get(
@@ -419,7 +421,7 @@ class WithdrawalFilters(PageParams):
     **READ,
 )
 def withdrawals_list(request, filters: Query[WithdrawalFilters]):
-    queryset = Withdrawal.objects.filter(party=api_user(request))
+    queryset = Withdrawal.objects.filter(party=api_user(request, WithdrawalFilters))
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     queryset = date_range(

@@ -6,7 +6,6 @@ affiliate only their own), monthly earnings, affiliations to decide, and a produ
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Literal
 
 from django.db.models import Prefetch
@@ -24,6 +23,7 @@ from accounts.api import (
     Money,
     PageParams,
     Ref,
+    When,
     api_user,
     date_range,
     email_of,
@@ -111,8 +111,8 @@ def _product(product) -> dict:
 
 class ProductFilters(PageParams):
     active: bool | None = Field(None, description="Only active (true) or inactive (false).")
-    created_after: date | datetime | None = Field(None, description=AFTER)
-    created_before: date | datetime | None = Field(None, description=BEFORE)
+    created_after: When | None = Field(None, description=AFTER)
+    created_before: When | None = Field(None, description=BEFORE)
 
 
 @router.get(
@@ -123,9 +123,9 @@ class ProductFilters(PageParams):
     **READ,
 )
 def products_list(request, filters: Query[ProductFilters]):
-    queryset = selectors.product_list_for_producer(producer=api_user(request)).prefetch_related(
-        Prefetch("plans", queryset=Plan.objects.order_by("price_minor", "pk"))
-    )
+    queryset = selectors.product_list_for_producer(
+        producer=api_user(request, ProductFilters)
+    ).prefetch_related(Prefetch("plans", queryset=Plan.objects.order_by("price_minor", "pk")))
     if filters.active is not None:
         queryset = queryset.filter(is_active=filters.active)
     queryset = date_range(
@@ -238,8 +238,8 @@ class SaleFilters(PageParams):
     )
     status: SaleStatus | None = None
     product_id: int | None = Field(None, ge=1, le=ID_MAX)
-    paid_after: date | datetime | None = Field(None, description=AFTER)
-    paid_before: date | datetime | None = Field(None, description=BEFORE)
+    paid_after: When | None = Field(None, description=AFTER)
+    paid_before: When | None = Field(None, description=BEFORE)
 
 
 @router.get(
@@ -250,7 +250,7 @@ class SaleFilters(PageParams):
     **READ,
 )
 def sales_list(request, filters: Query[SaleFilters]):
-    user = api_user(request)
+    user = api_user(request, SaleFilters)
     role = filters.role or reports.sales_default_role(user=user)
     queryset = reports.sales_for_role(user=user, role=role, product_id=filters.product_id)
     if filters.status:
@@ -282,7 +282,7 @@ def sales_detail(
     sale_id: int = Path(..., ge=1, le=ID_MAX),
     role: SaleRole | None = ROLE_QUERY,
 ):
-    user = api_user(request)
+    user = api_user(request, "role")
     try:
         return _sale(_sale_row(user, sale_id, role), user)
     except SaleNotVisible:
@@ -434,7 +434,7 @@ class AffiliationFilters(PageParams):
     **READ,
 )
 def affiliations_list(request, filters: Query[AffiliationFilters]):
-    queryset = _producer_affiliations(api_user(request))
+    queryset = _producer_affiliations(api_user(request, AffiliationFilters))
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     if filters.product_id:

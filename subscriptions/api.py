@@ -6,7 +6,6 @@ webhook payloads use them too."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Literal
 
 from django.db.models import Q
@@ -21,6 +20,7 @@ from accounts.api import (
     Money,
     PageParams,
     Ref,
+    When,
     api_user,
     date_range,
     iso,
@@ -127,8 +127,8 @@ class SubscriptionFilters(PageParams):
     )
     status: SubscriptionStatus | None = None
     product_id: int | None = Field(None, ge=1, le=ID_MAX)
-    created_after: date | datetime | None = Field(None, description=AFTER)
-    created_before: date | datetime | None = Field(None, description=BEFORE)
+    created_after: When | None = Field(None, description=AFTER)
+    created_before: When | None = Field(None, description=BEFORE)
 
 
 @router.get(
@@ -138,7 +138,7 @@ class SubscriptionFilters(PageParams):
     **READ,
 )
 def subscriptions_list(request, filters: Query[SubscriptionFilters]):
-    user = api_user(request)
+    user = api_user(request, SubscriptionFilters)
     if filters.role == "buyer":
         queryset = selectors.subscriptions_for_buyer(buyer=user).select_related("buyer")
     else:
@@ -158,8 +158,8 @@ def subscriptions_list(request, filters: Query[SubscriptionFilters]):
     return {"results": [_subscription(s, user.pk) for s in rows], "next_cursor": cursor}
 
 
-def _visible(request, subscription_id: int) -> Subscription:
-    found = _subscriptions_of(api_user(request).pk).filter(pk=subscription_id).first()
+def _visible(request, subscription_id: int, *params) -> Subscription:
+    found = _subscriptions_of(api_user(request, *params).pk).filter(pk=subscription_id).first()
     if found is None:
         raise Http404
     return found
@@ -231,7 +231,7 @@ def recurrence_resource(recurrence: Recurrence, viewer_id: int) -> dict:
 def subscriptions_recurrences(
     request, filters: Query[PageParams], subscription_id: int = Path(..., ge=1, le=ID_MAX)
 ):
-    subscription = _visible(request, subscription_id)
+    subscription = _visible(request, subscription_id, PageParams)
     queryset = subscription.recurrences.all()
     rows, cursor = keyset_page(queryset, filters, field="number")
     currency = subscription.product.currency

@@ -205,6 +205,8 @@ def test_cursor_pages_walk_every_sale_once():
         {"status": "pending"},
         {"role": "buyer"},
         {"product_id": "x"},
+        {"paid_afer": "2026-01-01"},  # a misspelt filter is not "every sale"
+        {"paid_after": "0.5"},  # not read as a Unix time
     ],
 )
 def test_bad_queries_are_422_json(params):
