@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # end) unless DATABASE_URL names one. See config/devdb.py.
 DEVDB := $(PY) -m config.devdb
 
-.PHONY: run test lint format install lock upgrade migrate seed clean messages bench-ledger bench-billing bench-balances bench-checkout bench-scaleout
+.PHONY: run test lint format install lock upgrade migrate seed clean messages bench-ledger bench-billing bench-balances bench-checkout bench-scaleout bench-api
 
 UV := $(VENV)/bin/uv
 # uv's own version, as uv.lock pins it (tomllib: no uv needed to read it).
@@ -93,3 +93,9 @@ bench-checkout: install
 # SCALEOUT_ARGS="--subscriptions 5000 --pgbouncer" (see --help).
 bench-scaleout: install
 	$(DEVDB) $(PY) benchmarks/scaleout.py $(SCALEOUT_ARGS)
+
+# GET /api/v1/sales (first page) for a producer with 10 000 sales on gunicorn (2 sync workers,
+# production settings), next to a hello-world view in the same run. Its own coprod_bench_api
+# database. API_BENCH_ARGS="--sales 2000 --seconds 5" (see --help).
+bench-api: install
+	$(DEVDB) $(PY) benchmarks/bench_api.py $(API_BENCH_ARGS)
