@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from django.db.models import Q
 from django.http import Http404
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Path, Query, Router
 
 from accounts.api import (
     AFTER,
@@ -18,6 +18,7 @@ from accounts.api import (
     ID_MAX,
     READ,
     Money,
+    Out,
     PageParams,
     Ref,
     When,
@@ -44,7 +45,7 @@ class NotVisible(LookupError):
 # ----------------------------------------------------------------------------------- ledger
 
 
-class LedgerEntryOut(Schema):
+class LedgerEntryOut(Out):
     id: int
     created_at: str
     entry_type: Literal[
@@ -126,7 +127,7 @@ def ledger_list(request, filters: Query[LedgerFilters]):
 ContractStatus = Literal["pending", "active", "declined", "canceled", "ended", "expired"]
 
 
-class ContractOut(Schema):
+class ContractOut(Out):
     id: int
     your_role: Literal["producer", "cocreator"]
     product: Ref
@@ -250,7 +251,7 @@ def contracts_detail(request, contract_id: int = Path(..., ge=1, le=ID_MAX)):
     return _contract(_contract_of_party(request, contract_id), api_user(request).pk)
 
 
-class ChangeRequestOut(Schema):
+class ChangeRequestOut(Out):
     id: int
     contract_id: int
     kind: Literal["change", "termination"]
@@ -310,7 +311,7 @@ def contracts_changes(
     return {"results": [_change(c) for c in rows], "next_cursor": cursor}
 
 
-class ContractEventOut(Schema):
+class ContractEventOut(Out):
     id: int
     action: str = Field(..., examples=["invited", "active", "change_requested", "ended"])
     label: str = Field(..., description="The action in words (Accept-Language).")
@@ -366,7 +367,7 @@ WithdrawalStatus = Literal[
 ]
 
 
-class WithdrawalOut(Schema):
+class WithdrawalOut(Out):
     id: int
     status: WithdrawalStatus
     amount: Money = Field(..., description="Taken from the available balance.")

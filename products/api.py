@@ -21,6 +21,7 @@ from accounts.api import (
     READ,
     WRITE,
     Money,
+    Out,
     PageParams,
     Ref,
     When,
@@ -50,7 +51,7 @@ ROLES: tuple[str, ...] = (reports.PRODUCER, reports.COCREATOR, reports.AFFILIATE
 # --------------------------------------------------------------------------------- products
 
 
-class PlanOut(Schema):
+class PlanOut(Out):
     id: int
     name: str
     periodicity: str
@@ -61,7 +62,7 @@ class PlanOut(Schema):
     created_at: str
 
 
-class ProductOut(Schema):
+class ProductOut(Out):
     id: int
     name: str
     kind: Literal["one_time", "subscription"]
@@ -142,7 +143,7 @@ def products_list(request, filters: Query[ProductFilters]):
 # ------------------------------------------------------------------------------------ sales
 
 
-class SplitLineOut(Schema):
+class SplitLineOut(Out):
     role: Literal["platform", "affiliate", "cocreator", "producer"]
     beneficiary_email: str | None = Field(..., description="null for the platform's fee.")
     gross: Money = Field(..., description="What the line got when the sale was paid.")
@@ -150,7 +151,7 @@ class SplitLineOut(Schema):
     net: Money
 
 
-class SaleOut(Schema):
+class SaleOut(Out):
     id: int
     role: SaleRole = Field(..., description="The role this sale is seen in.")
     product: Ref
@@ -303,7 +304,7 @@ class RefundIn(Schema):
         return value.strip()
 
 
-class RefundOut(Schema):
+class RefundOut(Out):
     id: int
     sale_id: int
     kind: Literal["refund", "chargeback"]
@@ -354,7 +355,7 @@ def sales_refund(request, payload: RefundIn, sale_id: int = Path(..., ge=1, le=I
 # --------------------------------------------------------------------------------- earnings
 
 
-class MonthOut(Schema):
+class MonthOut(Out):
     month: str = Field(..., examples=["2026-11"], description="In your time zone.")
     currency: str
     gross: Money
@@ -362,7 +363,7 @@ class MonthOut(Schema):
     net: Money
 
 
-class MonthList(Schema):
+class MonthList(Out):
     results: list[MonthOut]
 
 
@@ -392,7 +393,7 @@ def earnings_monthly(request):
 # ----------------------------------------------------------------------------- affiliations
 
 
-class AffiliationOut(Schema):
+class AffiliationOut(Out):
     id: int
     product: Ref
     affiliate_email: str

@@ -10,7 +10,7 @@ from typing import Literal
 
 from django.db.models import Q
 from django.http import Http404
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Path, Query, Router
 
 from accounts.api import (
     AFTER,
@@ -18,6 +18,7 @@ from accounts.api import (
     ID_MAX,
     READ,
     Money,
+    Out,
     PageParams,
     Ref,
     When,
@@ -51,14 +52,14 @@ class NotVisible(LookupError):
     """The viewer is neither the subscription's producer nor its buyer."""
 
 
-class PlanRef(Schema):
+class PlanRef(Out):
     id: int
     name: str
     periodicity: str
     price: Money
 
 
-class SubscriptionOut(Schema):
+class SubscriptionOut(Out):
     id: int
     your_role: Literal["producer", "buyer"]
     product: Ref
@@ -180,7 +181,7 @@ RecurrenceStatus = Literal[
 ]
 
 
-class RecurrenceOut(Schema):
+class RecurrenceOut(Out):
     id: int
     subscription_id: int
     number: int = Field(..., description="1 is the first installment.")
