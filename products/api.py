@@ -330,8 +330,11 @@ class RefundOut(Out):
     ),
     **WRITE,
 )
-def sales_refund(request, payload: RefundIn, sale_id: int = Path(..., ge=1, le=ID_MAX)):
+def sales_refund(
+    request, sale_id: int = Path(..., ge=1, le=ID_MAX), payload: RefundIn | None = None
+):
     user = api_user(request)
+    payload = payload or RefundIn()
     sale = get_object_or_404(selectors.sales_for_producer(producer=user), pk=sale_id)
     refund: Refund = sale_services.sale_refund(
         sale=sale, actor=user, amount_minor=payload.amount_minor, reason=payload.reason
