@@ -156,5 +156,14 @@ def build_due_subscriptions(count: int) -> None:
 
 
 def peak_mib() -> float:
-    """Peak resident memory of this process (Linux reports KiB)."""
+    """Peak resident memory of this process itself: VmHWM, the high-water mark of its own
+    address space. Not `ru_maxrss`: Linux keeps that across exec, so a worker started by the
+    process that built the data set would report the builder's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
