@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # end) unless DATABASE_URL names one. See config/devdb.py.
 DEVDB := $(PY) -m config.devdb
 
-.PHONY: run test lint format install lock upgrade migrate seed clean messages bench-ledger bench-billing bench-balances bench-checkout bench-scaleout bench-api
+.PHONY: run test lint format install lock upgrade migrate seed clean messages bench-ledger bench-billing bench-balances bench-checkout bench-scaleout bench-web bench-api
 
 UV := $(VENV)/bin/uv
 # uv's own version, as uv.lock pins it (tomllib: no uv needed to read it).
@@ -93,6 +93,12 @@ bench-checkout: install
 # SCALEOUT_ARGS="--subscriptions 5000 --pgbouncer" (see --help).
 bench-scaleout: install
 	$(DEVDB) $(PY) benchmarks/scaleout.py $(SCALEOUT_ARGS)
+
+# Every page of a producer, a cocreator and a buyer at a big producer's scale on gunicorn (2 sync
+# workers, production settings) under wrk, against a hello-world view and the login page in the
+# same run. Its own coprod_web database, kept between runs. WEB_ARGS="--scale 10" (see --help).
+bench-web: install
+	$(DEVDB) $(PY) benchmarks/bench_web.py $(WEB_ARGS)
 
 # GET /api/v1/sales (first page) for a producer with 10 000 sales on gunicorn (2 sync workers,
 # production settings), next to a hello-world view in the same run. Its own coprod_bench_api
