@@ -4,6 +4,8 @@ read-and-write token of a producer who has data; no answer is a 500, and every a
 conforms to the schema (status code, content type, body, headers). A second pass calls each
 operation with the world's real ids, so the 200s are checked too, not only the 404s."""
 
+import os
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -15,8 +17,11 @@ from tests.factories import AffiliationFactory
 
 pytestmark = pytest.mark.django_db
 
-# ~25 examples per operation keep the whole run near a minute on a CI machine.
-EXAMPLES = 25
+# ~25 examples per operation keep the whole run near half a minute on a CI machine; the same
+# ones every run (derandomized), so CI's verdict does not depend on the draw. Run more, drawn
+# afresh, with API_FUZZ_EXAMPLES=150 API_FUZZ_RANDOM=1 (150 passed twice when this was written).
+EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "25"))
+DERANDOMIZE = not os.environ.get("API_FUZZ_RANDOM")
 
 
 def _served_schema():
@@ -70,6 +75,7 @@ def world_token(db):
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
+    derandomize=DERANDOMIZE,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
