@@ -6,10 +6,11 @@ this module assembles them and answers every error as JSON with a stable code
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.operation import PathView
 
 from accounts.api import ApiError, error_body, retry_after
 from accounts.api import router as account_router
@@ -140,3 +141,18 @@ def _unknown(request, path: str):
 
 
 api.add_router("", _fallback)
+
+
+def _method_not_allowed(self) -> JsonResponse:
+    """A method an address does not take: ninja answers this before any handler runs, as a
+    text page; the API's own error instead, with the Allow header."""
+    allowed = sorted({method for operation in self.operations for method in operation.methods})
+    response = JsonResponse(
+        error_body("method_not_allowed", "This address does not take that method."), status=405
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+# ninja has no setting for it (tests/api/test_endpoints.py checks that this still applies).
+PathView._not_allowed = _method_not_allowed
