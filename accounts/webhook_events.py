@@ -43,20 +43,44 @@ def publish(
 
 
 def publish_many(event_type: str, items: Callable[[], Iterable[Item]]) -> int:
-    """Tell a batch of events of one type; `items` is called only when someone listens."""
+    """Tell a batch of events of one type; `items` is called only when someone listens. Each
+    (event, listener) is recorded in a savepoint of its own: one that cannot be built (its
+    payload raised) is logged and skipped, the others are recorded."""
     try:
         if not anyone_listens(event_type):  # no savepoint either: one query
             return 0
         from accounts.outgoing_webhooks import emit
 
-        with transaction.atomic():
-            return sum(
-                emit(event_type, key=key, user_ids=list(ids), data=data)
-                for key, ids, data in items()
-            )
+        batch = [(key, set(ids), data) for key, ids, data in items()]
+        listening = _listening(event_type, set().union(*(ids for _, ids, _ in batch)))
     except Exception:
         logger.exception("webhook event %s could not be recorded", event_type)
         return 0
+    queued = 0
+    for key, ids, data in batch:
+        for user_id in sorted(ids & listening):
+            try:
+                with transaction.atomic():
+                    queued += emit(event_type, key=key, user_ids=[user_id], data=data)
+            except Exception:
+                logger.exception(
+                    "webhook event %s %s for user %s could not be recorded",
+                    event_type,
+                    key,
+                    user_id,
+                )
+    return queued
+
+
+def _listening(event_type: str, user_ids: set[int]) -> set[int]:
+    """Of `user_ids`, who has an enabled endpoint for `event_type` (one query)."""
+    if not user_ids:
+        return set()
+    return set(
+        WebhookEndpoint.objects.filter(
+            is_enabled=True, event_types__contains=[event_type], user_id__in=user_ids
+        ).values_list("user_id", flat=True)
+    )
 
 
 def object_data(resource: str, obj, **previous) -> Callable[[int], dict]:

@@ -216,3 +216,36 @@ def test_a_paid_payout_is_told_to_the_party_paid(django_capture_on_commit_callba
         w = withdrawal_request(party=producer, currency="BRL", amount_minor=50_00)
         withdrawal_approve(withdrawal_id=w.pk, admin=UserFactory(is_staff=True))
     assert told("payout.paid") == [(producer.pk, f"withdrawal:{w.pk}")]
+
+
+def test_one_payload_that_cannot_be_built_skips_only_that_receiver(shared, monkeypatch):
+    import products.api
+
+    producer, product, cocreator = shared
+    original = products.api.sale_resource
+
+    def not_for_the_cocreator(sale, viewer_id):
+        if viewer_id == cocreator.pk:
+            raise LookupError("not visible")
+        return original(sale, viewer_id)
+
+    monkeypatch.setattr(products.api, "sale_resource", not_for_the_cocreator)
+    sales = [pay(product) for _ in range(2)]
+
+    assert told("sale.approved") == sorted((producer.pk, f"sale:{s.pk}") for s in sales)
+
+
+def test_a_batch_looks_up_listeners_once_and_skips_people_who_do_not_listen(
+    shared, django_assert_max_num_queries
+):
+    from products.webhooks import sales_paid
+
+    producer, product, _cocreator = shared
+    WebhookEndpoint.objects.filter(user=producer).delete()  # only the cocreator listens
+    sales = [pay(product) for _ in range(5)]
+    WebhookMessage.objects.all().delete()
+    # anyone_listens, the parties, the listeners; then per (sale, listener): a savepoint, the
+    # message, the deliveries, the payload's queries.
+    with django_assert_max_num_queries(3 + 5 * 12):
+        assert sales_paid(sales) == 5
+    assert {user for user, _key in told("sale.approved")} == {_cocreator.pk}
