@@ -13,7 +13,6 @@ from django.db.models import (
     Count,
     Exists,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -189,13 +188,23 @@ def earnings_entries(*, user: User) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(_earns(user))
 
 
-def earnings_by_product(*, user: User) -> list[ProductEarnings]:
-    """Per product and currency, with the roles the user earned in; one GROUP BY query."""
-    rows = (
+def _earnings_groups(user: User) -> list[dict]:
+    """The user's earnings summed per product, calendar month, currency and role: what both
+    tables of the earnings page are made of, in one pass over their ledger entries."""
+    return list(
         earnings_entries(user=user)
-        .values("product_id", "product__name", "currency", "role")
+        .annotate(month=TruncMonth("created_at"))
+        .values("product_id", "product__name", "month", "currency", "role")
         .annotate(**_SUMS)
-        .order_by("product__name", "product_id", "currency", "role")
+        .order_by()
+    )
+
+
+def earnings_by_product(*, user: User, groups: list[dict] | None = None) -> list[ProductEarnings]:
+    """Per product and currency, with the roles the user earned in."""
+    groups = _earnings_groups(user) if groups is None else groups
+    rows = sorted(
+        groups, key=lambda r: (r["product__name"], r["product_id"], r["currency"], r["role"])
     )
     merged: dict[tuple[int, str], ProductEarnings] = {}
     for row in rows:
@@ -206,32 +215,35 @@ def earnings_by_product(*, user: User) -> list[ProductEarnings]:
                 currency=row["currency"], product_id=row["product_id"], name=row["product__name"]
             )
         item.add(row)
-        item.roles.append(LedgerEntry.Role(row["role"]).label)
+        label = LedgerEntry.Role(row["role"]).label
+        if label not in item.roles:
+            item.roles.append(label)
     return list(merged.values())
 
 
-def earnings_by_month(*, user: User) -> list[MonthEarnings]:
+def earnings_by_month(*, user: User, groups: list[dict] | None = None) -> list[MonthEarnings]:
     """Per calendar month and currency, newest first. Reversals count in the month they
     happened (their created_at), not in the month of the sale."""
-    rows = (
-        earnings_entries(user=user)
-        .annotate(month=TruncMonth("created_at"))
-        .values("month", "currency")
-        .annotate(**_SUMS)
-        .order_by("-month", "currency")
-    )
-    result = []
-    for row in rows:
-        item = MonthEarnings(currency=row["currency"], month=_as_date(row["month"]))
+    groups = _earnings_groups(user) if groups is None else groups
+    merged: dict[tuple, MonthEarnings] = {}
+    for row in groups:
+        key = (row["month"], row["currency"])
+        item = merged.get(key)
+        if item is None:
+            item = merged[key] = MonthEarnings(
+                currency=row["currency"], month=_as_date(row["month"])
+            )
         item.add(row)
-        result.append(item)
-    return result
+    newest_first = sorted(merged, key=lambda key: key[1])
+    newest_first.sort(key=lambda key: key[0], reverse=True)
+    return [merged[key] for key in newest_first]
 
 
 def earnings_report(*, user: User, today: date | None = None) -> EarningsReport:
-    """Everything the earnings page shows, in two queries."""
-    by_product = earnings_by_product(user=user)
-    by_month = earnings_by_month(user=user)
+    """Everything the earnings page shows, in one query."""
+    groups = _earnings_groups(user)
+    by_product = earnings_by_product(user=user, groups=groups)
+    by_month = earnings_by_month(user=user, groups=groups)
     totals: dict[str, Totals] = {}
     for item in by_product:
         totals.setdefault(item.currency, Totals(currency=item.currency)).add(vars(item))
@@ -612,6 +624,9 @@ def _cocreator_visible(user: User) -> Q:
     earlier ones still are), unless they still earned on them (automatic sales recovery)."""
     from coproduction.dates import contract_in_force_until
 
+    earned = Exists(
+        LedgerEntry.objects.filter(sale=OuterRef("pk"), beneficiary=user, role=COCREATOR)
+    )
     visible = Q(pk__in=[])
     contracts = Contract.objects.filter(
         cocreator=user, status__in=ACCEPTED_CONTRACTS
@@ -620,10 +635,12 @@ def _cocreator_visible(user: User) -> Q:
         scope = Q(product_id=contract.product_id)
         until = contract_in_force_until(contract)
         if until is not None:
-            scope &= Q(paid_at__lt=until)
+            scope &= Q(paid_at__lt=until) | earned
         visible |= scope
-    earned = LedgerEntry.objects.filter(sale=OuterRef("pk"), beneficiary=user, role=COCREATOR)
-    return visible | Q(Exists(earned))
+    # A cocreator earns only through a contract on the sale's product, so the sales they
+    # earned on are all of those products: the per-sale EXISTS is only asked of the sales a
+    # contract no longer covers, not of every sale on the platform.
+    return visible
 
 
 def sales_products(*, user: User, role: str) -> QuerySet[Product]:
@@ -653,14 +670,9 @@ def sales_for_role(*, user: User, role: str, product_id: int | None = None) -> Q
     affiliate: sales through their affiliate links, with their commission."""
     sales = Sale.objects.filter(status__in=Sale.COUNTED)
     if role == PRODUCER:
+        # The whole split of each sale is read by sale_rows, as values, a chunk at a time.
         sales = sales.filter(product__producer=user).select_related(
             "product", "buyer", "affiliation__affiliate"
-        )
-        sales = sales.prefetch_related(
-            Prefetch(
-                "ledger",
-                queryset=LedgerEntry.objects.select_related("beneficiary").order_by("line", "pk"),
-            )
         )
     elif role == COCREATOR:
         sales = sales.filter(_cocreator_visible(user)).select_related("product")
@@ -716,35 +728,58 @@ class SaleRow:
         return [line for line in self.split if line.role == COCREATOR]
 
 
-def sale_split(sale: Sale) -> list[SplitLine]:
-    """The sale's split by line from its prefetched ledger entries, reversals folded in."""
-    lines: dict[int, SplitLine] = {}
-    for entry in sale.ledger.all():
-        line = lines.get(entry.line)
+def sale_splits(sale_ids: Iterable[int]) -> dict[int, list[SplitLine]]:
+    """Each sale's split by line, reversals folded in, in one query of plain values (a page
+    of a producer with 30 cocreators reads about 1 700 entries: no model per entry)."""
+    by_sale: dict[int, dict[int, SplitLine]] = {}
+    labels = {role.value: role.label for role in LedgerEntry.Role}
+    entries = (
+        LedgerEntry.objects.filter(sale_id__in=list(sale_ids))
+        .order_by("sale_id", "line", "pk")
+        .values_list("sale_id", "line", "role", "entry_type", "amount_minor", "beneficiary__email")
+    )
+    for sale_id, number, role, entry_type, amount, email in entries:
+        lines = by_sale.setdefault(sale_id, {})
+        line = lines.get(number)
         if line is None:
-            line = lines[entry.line] = SplitLine(
-                role=entry.role,
-                label=LedgerEntry.Role(entry.role).label,
-                email=entry.beneficiary.email if entry.beneficiary else "",
-            )
-        if entry.entry_type == SPLIT:
-            line.gross += entry.amount_minor
+            line = lines[number] = SplitLine(role=role, label=labels[role], email=email or "")
+        if entry_type == SPLIT:
+            line.gross += amount
         else:
-            line.reversed += entry.amount_minor
-    return [lines[number] for number in sorted(lines)]
+            line.reversed += amount
+    return {sale_id: [lines[n] for n in sorted(lines)] for sale_id, lines in by_sale.items()}
+
+
+# Sales whose splits are read in one query (a page is one chunk, the CSV streams chunks).
+SPLIT_CHUNK = 2000
+
+
+def _chunks(items: Iterable, size: int) -> Iterable[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def sale_rows(sales: Iterable[Sale], *, role: str) -> Iterable[SaleRow]:
     """Rows for the page or the CSV; lazy, so a CSV export streams."""
+    if role == PRODUCER:
+        for chunk in _chunks(sales, SPLIT_CHUNK):
+            splits = sale_splits(sale.pk for sale in chunk)
+            for sale in chunk:
+                yield SaleRow(sale=sale, role=role, split=splits.get(sale.pk, []))
+        return
+    label = LedgerEntry.Role(role).label
     for sale in sales:
-        if role == PRODUCER:
-            yield SaleRow(sale=sale, role=role, split=sale_split(sale))
-        else:
-            share = SplitLine(
-                role=role,
-                label=LedgerEntry.Role(role).label,
-                email="",
-                gross=sale.share_gross,
-                reversed=sale.share_reversed,
-            )
-            yield SaleRow(sale=sale, role=role, share=share)
+        share = SplitLine(
+            role=role,
+            label=label,
+            email="",
+            gross=sale.share_gross,
+            reversed=sale.share_reversed,
+        )
+        yield SaleRow(sale=sale, role=role, share=share)
