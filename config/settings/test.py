@@ -24,9 +24,10 @@ ACCOUNT_RATE_LIMITS = False
 
 # django-zeal: a page that runs the same query once per row (an N+1, or a .get() per object of
 # a list) raises ZealError in the test that requested it. The middleware wraps every request
-# the test client makes; tests/perf/test_zeal.py proves it fails a test.
+# the test client makes (tests/perf/zeal_middleware.py: zeal's own, with the admin's known
+# per-row reads named); tests/perf/test_zeal.py proves it fails a test.
 INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]  # noqa: F405
-MIDDLEWARE = [*MIDDLEWARE, "zeal.middleware.zeal_middleware"]  # noqa: F405
+MIDDLEWARE = [*MIDDLEWARE, "tests.perf.zeal_middleware.zeal_middleware"]  # noqa: F405
 ZEAL_RAISE = True
 # The same query twice from one line for two parent rows is an N+1 already.
 ZEAL_NPLUSONE_THRESHOLD = 2

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_zeal_is_on_for_every_request():
     assert "zeal" in settings.INSTALLED_APPS
-    assert settings.MIDDLEWARE[-1] == "zeal.middleware.zeal_middleware"
+    assert settings.MIDDLEWARE[-1] == "tests.perf.zeal_middleware.zeal_middleware"
     assert settings.ZEAL_RAISE is True
 
 
