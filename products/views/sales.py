@@ -19,6 +19,7 @@ from products.payments import keys, limits
 from products.payments.methods import Method
 from products.payments.slips import is_cash, slip_pending
 from products.services import sales as services
+from products.views.widgets import FastSelect
 
 AFFILIATE_COOKIE = "coprod_aff_{pk}"
 
@@ -57,6 +58,9 @@ def checkout(request, pk: int):
         code=request.COOKIES.get(affiliate_cookie_name(product.pk)),
         buyer=request.user,
     )
+    country = form.fields["country"]
+    country.widget = FastSelect(attrs=country.widget.attrs, choices=country.choices)
+    country.widget.is_required = country.required
     context = {"product": product, "form": form, "affiliation": affiliation}
     return limits.respond(
         render_page_or_partial(request, "products/checkout.html", "checkout-form", context),
