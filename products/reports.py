@@ -3,11 +3,13 @@ dashboard figures: a user's own ledger totals by product and by month (net of re
 currency at a time), a producer's revenue, and each sale's split, all aggregated in the
 database so a page costs the same few queries whatever the number of sales."""
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 
 from babel.numbers import format_compact_decimal, format_decimal
+from django.core.cache import cache
 from django.db.models import (
     BigIntegerField,
     Count,
@@ -25,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.locales import babel_locale, format_month_short
 from accounts.models import User
-from coproduction.models import Contract, LedgerEntry
+from coproduction.models import Balance, Contract, LedgerEntry
 from products.models import Product, Sale
 from products.money import format_money, to_major
 
@@ -52,6 +54,42 @@ _SUMS = {
     "reversed": Coalesce(Sum("amount_minor", filter=~Q(entry_type=SPLIT)), 0),
     "net": Coalesce(Sum("amount_minor"), 0),
 }
+
+
+# ------------------------------------------------------------------------- cached ledger sums
+
+# The sums over a person's ledger entries (earnings tables, dashboard charts) are kept in the
+# shared cache under a key naming their balance rows as they are now: every ledger writer adds
+# its entries to the balances of the people they pay in the same transaction
+# (coproduction.services.ledger.insert_entries), so a new sale, reversal or withdrawal gives a
+# new key and the next page reads the entries again. The time-out bounds what the key cannot
+# see (a sale of a producer's product whose own line rounds to 0).
+FIGURES_TIMEOUT = 300
+
+
+def _ledger_stamp(user: User) -> str:
+    rows = (
+        Balance.objects.filter(party=user)
+        .order_by("currency", "shard")
+        .values_list(
+            "currency",
+            "shard",
+            "settled_minor",
+            "in_withdrawal_minor",
+            "withdrawn_minor",
+            "updated_at",
+        )
+    )
+    return hashlib.blake2b(repr(list(rows)).encode(), digest_size=12).hexdigest()
+
+
+def _cached(name: str, user: User, parts: tuple, compute: Callable):
+    key = f"reports:{name}:{user.pk}:{':'.join(map(str, parts))}:{_ledger_stamp(user)}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, FIGURES_TIMEOUT)
+    return value
 
 
 # ------------------------------------------------------------------------------------ earnings
@@ -190,13 +228,19 @@ def earnings_entries(*, user: User) -> QuerySet[LedgerEntry]:
 
 def _earnings_groups(user: User) -> list[dict]:
     """The user's earnings summed per product, calendar month, currency and role: what both
-    tables of the earnings page are made of, in one pass over their ledger entries."""
-    return list(
-        earnings_entries(user=user)
-        .annotate(month=TruncMonth("created_at"))
-        .values("product_id", "product__name", "month", "currency", "role")
-        .annotate(**_SUMS)
-        .order_by()
+    tables of the earnings page are made of, in one pass over their ledger entries (cached
+    until their balance changes)."""
+    return _cached(
+        "earnings",
+        user,
+        (),
+        lambda: list(
+            earnings_entries(user=user)
+            .annotate(month=TruncMonth("created_at"))
+            .values("product_id", "product__name", "month", "currency", "role")
+            .annotate(**_SUMS)
+            .order_by()
+        ),
     )
 
 
@@ -467,16 +511,21 @@ def revenue_by_month(
     """Revenue and own earnings per local month and currency for the last `count` months
     (today's included), oldest first: one GROUP BY query over the producer's ledger."""
     first = last_months(today, count)[0]
-    rows = (
-        revenue_entries(producer=producer)
-        .filter(created_at__gte=local_midnight(first, zone))
-        .annotate(month=TruncMonth("created_at", tzinfo=zone))
-        .values("month", "currency")
-        .annotate(
-            revenue=Coalesce(Sum("amount_minor"), 0),
-            earnings=Coalesce(Sum("amount_minor", filter=_own_producer_share(producer)), 0),
-        )
-        .order_by("month", "currency")
+    rows = _cached(
+        "revenue",
+        producer,
+        (zone, today, count),
+        lambda: list(
+            revenue_entries(producer=producer)
+            .filter(created_at__gte=local_midnight(first, zone))
+            .annotate(month=TruncMonth("created_at", tzinfo=zone))
+            .values("month", "currency")
+            .annotate(
+                revenue=Coalesce(Sum("amount_minor"), 0),
+                earnings=Coalesce(Sum("amount_minor", filter=_own_producer_share(producer)), 0),
+            )
+            .order_by("month", "currency")
+        ),
     )
     return [
         RevenueMonth(
@@ -493,15 +542,20 @@ def top_products(*, producer: User, zone: tzinfo, today: date, limit: int = 5) -
     """This local month's best products by revenue, the best `limit` of each currency
     (amounts in different currencies are never compared), with their count of sales."""
     start = local_midnight(month_start(today), zone)
-    rows = (
-        revenue_entries(producer=producer)
-        .filter(created_at__gte=start, created_at__lt=local_midnight(month_after(today), zone))
-        .values("product_id", "product__name", "currency")
-        .annotate(
-            revenue=Coalesce(Sum("amount_minor"), 0),
-            sales=Count("sale_id", filter=Q(entry_type=SPLIT), distinct=True),
-        )
-        .order_by("currency", "-revenue", "product__name", "product_id")
+    rows = _cached(
+        "top",
+        producer,
+        (zone, today),
+        lambda: list(
+            revenue_entries(producer=producer)
+            .filter(created_at__gte=start, created_at__lt=local_midnight(month_after(today), zone))
+            .values("product_id", "product__name", "currency")
+            .annotate(
+                revenue=Coalesce(Sum("amount_minor"), 0),
+                sales=Count("sale_id", filter=Q(entry_type=SPLIT), distinct=True),
+            )
+            .order_by("currency", "-revenue", "product__name", "product_id")
+        ),
     )
     result: list[TopProduct] = []
     per_currency: dict[str, int] = {}
@@ -570,13 +624,18 @@ def cocreator_earnings_by_contract(
     """Per contract and local month, the last `count` months, newest month first: one GROUP
     BY query over the cocreator's own ledger lines (the earnings rule, cocreator lines)."""
     first = last_months(today, count)[0]
-    rows = (
-        earnings_entries(user=user)
-        .filter(role=COCREATOR, created_at__gte=local_midnight(first, zone))
-        .annotate(month=TruncMonth("created_at", tzinfo=zone))
-        .values("contract_id", "product__name", "currency", "month")
-        .annotate(net=Coalesce(Sum("amount_minor"), 0))
-        .order_by("product__name", "contract_id", "currency", "-month")
+    rows = _cached(
+        "contracts",
+        user,
+        (zone, today, count),
+        lambda: list(
+            earnings_entries(user=user)
+            .filter(role=COCREATOR, created_at__gte=local_midnight(first, zone))
+            .annotate(month=TruncMonth("created_at", tzinfo=zone))
+            .values("contract_id", "product__name", "currency", "month")
+            .annotate(net=Coalesce(Sum("amount_minor"), 0))
+            .order_by("product__name", "contract_id", "currency", "-month")
+        ),
     )
     this_month = month_start(today)
     last_month = month_before(this_month)
