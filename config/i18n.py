@@ -155,7 +155,7 @@ if __name__ == "__main__":  # python -m config.i18n  (make messages)
 
     import django
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     django.setup()
     for locale, count in update().items():
         print(f"{po_path(locale).relative_to(ROOT)}: {count} to translate")
