@@ -13,6 +13,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     OuterRef,
     Prefetch,
     Q,
@@ -154,14 +155,15 @@ def subscriber_figures(
     since. An Expired subscription paid all its installments: it ended as sold, not churned.
     A subscription started this month is not in the month's base, so its cancellation is not
     churn either (the rate cannot pass 100 %)."""
-    first_paid_before = Exists(
-        Recurrence.objects.filter(subscription=OuterRef("pk"), number=1, paid_at__lt=month_start)
+    # The first installment joined (one row at most: a number is charged once), not asked of
+    # each subscription in turn: a big producer has tens of thousands.
+    in_base = Q(first__paid_at__lt=month_start) & (
+        Q(ended_at__isnull=True) | Q(ended_at__gte=month_start)
     )
-    in_base = Q(started_before=True) & (Q(ended_at__isnull=True) | Q(ended_at__gte=month_start))
     canceled = Q(status__in=Subscription.CANCELED)
     totals = (
         Subscription.objects.filter(_of_producer(producer))
-        .annotate(started_before=first_paid_before)
+        .annotate(first=FilteredRelation("recurrences", condition=Q(recurrences__number=1)))
         .aggregate(
             active=Count("pk", filter=Q(status=Subscription.Status.ACTIVE)),
             overdue=Count("pk", filter=Q(status=Subscription.Status.OVERDUE)),
