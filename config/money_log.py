@@ -11,7 +11,13 @@ Events (each named once here, so a search for one finds every line of it):
 
 Fields are the ids and amounts a person investigating needs (sale, attempt, amount_minor,
 currency, outcome, ...), never card data or personal details. In JSON logs they are top-level
-keys beside the request id; in readable logs `key=value` after the event's name."""
+keys beside the request id; in readable logs `key=value` after the event's name.
+
+A batch (a billing run's hundreds of charges) writes one line per batch, not one per row: its
+ids as lists (`sales`, `attempts`) and its amounts added up (`charge`: one line per outcome and
+currency; `charge_attempt`: the batch; `ledger`: the batch's splits). A single checkout keeps
+`sale`/`attempt`. Every charge of sale 123, either way:
+`jq 'select(.logger == "coprod.money" and (.sale == 123 or any(.sales[]?; . == 123)))'`."""
 
 import logging
 

@@ -12,7 +12,7 @@ that was approved but cannot be recorded whole is parked in *needs attention* wi
 and never blocks the other charges of its batch."""
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -182,6 +182,7 @@ def attempts_start(
         existing[attempt.sale_id].append(attempt)
     result: list[list[PaymentAttempt] | None] = []
     new: list[PaymentAttempt] = []
+    logged: list[AttemptPlan] = []
     timed_out: list[int] = []
     restarted: list[int] = []
     for plan in plans:
@@ -226,7 +227,8 @@ def attempts_start(
         ]
         new += batch
         result.append(batch)
-        money_event("charge_attempt", sale=plan.sale_id, amounts=plan.amounts, method=plan.method)
+        logged.append(plan)
+    _log_attempts(logged)
     rows_insert(new)  # COPY: a billing batch starts hundreds
     transition_many(
         PaymentAttempt,
@@ -239,6 +241,22 @@ def attempts_start(
     if restarted:
         PaymentAttempt.objects.filter(pk_any(restarted)).update(started_at=now)
     return result
+
+
+def _log_attempts(plans: list[AttemptPlan]) -> None:
+    """The `charge_attempt` money line: one per plan when there is one (a checkout), one for
+    the batch otherwise (a billing run: its sales listed, what it asks for added up)."""
+    if len(plans) == 1:
+        [plan] = plans
+        money_event("charge_attempt", sale=plan.sale_id, amounts=plan.amounts, method=plan.method)
+    elif plans:
+        money_event(
+            "charge_attempt",
+            sales=[plan.sale_id for plan in plans],
+            attempts=sum(len(plan.amounts) for plan in plans),
+            amount_minor=sum(sum(plan.amounts) for plan in plans),
+            methods=dict(Counter(plan.method for plan in plans)),
+        )
 
 
 # --------------------------------------------------------------------------- the gateway call
@@ -270,14 +288,7 @@ def payments_collect(charges: Sequence[Charge]) -> dict[int, str]:
     by_sale: dict[int, list[tuple[PaymentAttempt, object]]] = defaultdict(list)
     for charge, answer in zip(charges, answers, strict=True):
         by_sale[charge.attempt.sale_id].append((charge.attempt, answer))
-        money_event(
-            "charge",
-            sale=charge.attempt.sale_id,
-            attempt=charge.attempt.pk,
-            amount_minor=charge.attempt.amount_minor,
-            currency=charge.currency,
-            outcome=getattr(answer, "outcome", "lost"),
-        )
+    _log_charges(charges, answers)
     voided: set[int] = set()
     for items in by_sale.values():
         approved = [(a, r) for a, r in items if isinstance(r, GatewayResult) and r.paid]
@@ -297,6 +308,34 @@ def payments_collect(charges: Sequence[Charge]) -> dict[int, str]:
     return payments_record(
         outcomes=[(c.attempt, a) for c, a in zip(charges, answers, strict=True)], voided=voided
     )
+
+
+def _log_charges(charges: Sequence[Charge], answers: Sequence[object]) -> None:
+    """The `charge` money lines: one for a single charge (a checkout); for a batch, one per
+    outcome and currency, with its sales and attempts listed and its amount added up."""
+    if len(charges) == 1:
+        [charge], [answer] = charges, answers
+        money_event(
+            "charge",
+            sale=charge.attempt.sale_id,
+            attempt=charge.attempt.pk,
+            amount_minor=charge.attempt.amount_minor,
+            currency=charge.currency,
+            outcome=getattr(answer, "outcome", "lost"),
+        )
+        return
+    groups: dict[tuple, list[Charge]] = defaultdict(list)
+    for charge, answer in zip(charges, answers, strict=True):
+        groups[(getattr(answer, "outcome", "lost"), charge.currency)].append(charge)
+    for (outcome, currency), group in groups.items():
+        money_event(
+            "charge",
+            outcome=outcome,
+            currency=currency,
+            sales=[c.attempt.sale_id for c in group],
+            attempts=[c.attempt.pk for c in group],
+            amount_minor=sum(c.attempt.amount_minor for c in group),
+        )
 
 
 # --------------------------------------------------------------------------- recording

@@ -28,7 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from products.models import Plan, Sale
+from products.models import Sale
 from products.payments import keys
 from products.payments.gateway import GatewayResult
 from products.payments.methods import Family, family_of
@@ -81,7 +81,12 @@ def recurrence_build(
 ) -> tuple[Sale, Recurrence]:
     """Unsaved Sale + Recurrence for installment `number` (the caller saves them)."""
     sale, recurrence = recurrence_values(
-        subscription=subscription, number=number, due=due, amount_minor=amount_minor, now=now
+        subscription=subscription,
+        number=number,
+        due=due,
+        amount_minor=amount_minor,
+        currency=subscription.plan.product.currency,
+        now=now,
     )
     del sale["subscription_id"], recurrence["subscription_id"]
     return (
@@ -91,17 +96,24 @@ def recurrence_build(
 
 
 def recurrence_values(
-    *, subscription: Subscription, number: int, due: date, amount_minor: int, now: datetime
+    *,
+    subscription: "Subscription | Due",
+    number: int,
+    due: date,
+    amount_minor: int,
+    currency: str,
+    now: datetime,
 ) -> tuple[dict, dict]:
     """The column values (by attname) of installment `number`'s Sale and Recurrence; every
-    other column takes its default. The recurrence's sale_id is left to the caller."""
+    other column takes its default. The recurrence's sale_id is left to the caller.
+    `subscription`: a Subscription, or a billing batch's Due row (the same attnames)."""
     sale = {
         "product_id": subscription.product_id,
         "buyer_id": subscription.buyer_id,
         "affiliation_id": subscription.affiliation_id,
         "subscription_id": subscription.pk,
         "amount_minor": amount_minor,
-        "currency": subscription.plan.product.currency,
+        "currency": currency,
         "method": subscription.method,
         "country": subscription.country,
         "checkout_key": keys.recurrence_key(subscription_id=subscription.pk, number=number),
@@ -119,6 +131,42 @@ def recurrence_values(
     return sale, recurrence
 
 
+class Due(NamedTuple):
+    """What creating a recurrence reads of a due subscription (locked), its plan's price and
+    schedule and its product's currency: one row per subscription, no model instance."""
+
+    pk: int
+    product_id: int
+    buyer_id: int
+    affiliation_id: int | None
+    method: str
+    country: str
+    last_number: int
+    next_charge_date: date
+    anchor_date: date
+    price_minor: int
+    installments: int | None
+    periodicity: str
+    currency: str
+
+
+_DUE_COLUMNS = (
+    "pk",
+    "product_id",
+    "buyer_id",
+    "affiliation_id",
+    "method",
+    "country",
+    "last_number",
+    "next_charge_date",
+    "anchor_date",
+    "plan__price_minor",
+    "plan__installments",
+    "plan__periodicity",
+    "plan__product__currency",
+)
+
+
 def recurrences_create_due(*, today: date | None = None, batch_size: int = BATCH) -> int:
     """Create every recurrence that is due by `today` (catching up missed periods). Returns
     how many were created; running it again creates nothing. A subscription whose row fails
@@ -128,29 +176,30 @@ def recurrences_create_due(*, today: date | None = None, batch_size: int = BATCH
     failed: set[int] = set()
     while True:
         with transaction.atomic():
-            subscriptions = list(
-                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+            # Only the subscriptions are locked; the plan and product are read (one row each).
+            rows = [
+                Due(*row)
+                for row in Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(due, status__in=Subscription.BILLABLE)
                 .exclude(pk__in=failed)
                 .order_by()[:batch_size]  # no sort: take any due rows, stop at the batch
-            )
-            if not subscriptions:
+                .values_list(*_DUE_COLUMNS)
+            ]
+            if not rows:
                 return created
             try:
                 with transaction.atomic():
-                    created += _create_batch(subscriptions)
+                    created += _create_batch(rows)
                 continue
             except Exception:
-                logger.warning(
-                    "creating %s recurrences together failed; one by one", len(subscriptions)
-                )
-            for subscription in subscriptions:
+                logger.warning("creating %s recurrences together failed; one by one", len(rows))
+            for row in rows:
                 try:
                     with transaction.atomic():
-                        created += _create_batch([subscription])
+                        created += _create_batch([row])
                 except Exception:
-                    logger.exception("recurrence of subscription %s not created", subscription.pk)
-                    failed.add(subscription.pk)
+                    logger.exception("recurrence of subscription %s not created", row.pk)
+                    failed.add(row.pk)
 
 
 def _due(*, today: date | None, now: datetime) -> Q:
@@ -171,42 +220,36 @@ def _due(*, today: date | None, now: datetime) -> Q:
     return Q(next_charge_date__lte=bound) & Q(next_charge_date__lte=local_today)
 
 
-def _create_batch(subscriptions: list[Subscription]) -> int:
+def _create_batch(rows: list[Due]) -> int:
     now = timezone.now()
-    # The batch's few plans (and products), read once and shared.
-    plans = Plan.objects.select_related("product").in_bulk({s.plan_id for s in subscriptions})
-    for subscription in subscriptions:
-        subscription.plan = plans[subscription.plan_id]
     pairs = [
         recurrence_values(
-            subscription=subscription,
-            number=subscription.last_number + 1,
-            due=subscription.next_charge_date,
-            amount_minor=subscription.plan.price_minor,
+            subscription=row,
+            number=row.last_number + 1,
+            due=row.next_charge_date,
+            amount_minor=row.price_minor,
+            currency=row.currency,
             now=now,
         )
-        for subscription in subscriptions
+        for row in rows
     ]
     # COPY, not bulk_create, and no model instances: a billing batch is hundreds of rows.
     sale_ids = values_insert(Sale, [sale for sale, _ in pairs])
     for (_, recurrence), sale_id in zip(pairs, sale_ids, strict=True):
         recurrence["sale_id"] = sale_id
     values_insert(Recurrence, [recurrence for _, recurrence in pairs])
-    rows = []
-    for subscription in subscriptions:
-        number = subscription.last_number + 1
-        rows.append((subscription.pk, number, _next_charge_date(subscription, number)))
-    rows_update(Subscription, ["last_number", "next_charge_date"], rows)
-    for subscription, (_, number, next_date) in zip(subscriptions, rows, strict=True):
-        subscription.last_number, subscription.next_charge_date = number, next_date
-    return len(rows)
+    updates = []
+    for row in rows:
+        number = row.last_number + 1
+        updates.append((row.pk, number, _next_charge_date(row, number)))
+    rows_update(Subscription, ["last_number", "next_charge_date"], updates)
+    return len(updates)
 
 
-def _next_charge_date(subscription: Subscription, number: int) -> date | None:
-    installments = subscription.plan.installments
-    if installments and number >= installments:
+def _next_charge_date(row: Due, number: int) -> date | None:
+    if row.installments and number >= row.installments:
         return None
-    return due_date(subscription.anchor_date, subscription.plan.periodicity, number + 1)
+    return due_date(row.anchor_date, row.periodicity, number + 1)
 
 
 # --------------------------------------------------------------------------- collecting
