@@ -2,6 +2,9 @@
 `recurrences_create_due` + `recurrences_collect` make, in the same batches, written as plainly
 as PostgreSQL takes them: COPY for every insert and one `UPDATE … FROM (VALUES …)` per table
 per batch, psycopg only (no Django, no model, no per-row Python beyond building the values).
+Each UPDATE also names its keys once as an array (`AND id = ANY(…)`), as the app's rows_update
+does: without it PostgreSQL may hash the VALUES and scan the whole table, a cost that grows
+with the table instead of the batch (measured: a seq scan of every sale per UPDATE).
 
 What one billing run writes, per due subscription (read from the tables after a small run):
 
@@ -142,8 +145,8 @@ def create(conn, spec: dict) -> int:
             cur.execute(
                 "UPDATE subscriptions_subscription s SET last_number = v.n, next_charge_date = v.d"
                 f" FROM {_values(len(subs), 3, ('bigint', 'integer', 'date'))} AS v(id, n, d)"
-                " WHERE s.id = v.id",
-                updates,
+                " WHERE s.id = v.id AND s.id = ANY(%s::bigint[])",
+                [*updates, [row[0] for row in subs]],
             )
             created += len(subs)
 
@@ -173,6 +176,9 @@ def collect(conn, spec: dict) -> int:
             if not rows:
                 return handled
             attempt_ids = _ids(cur, "subscriptions_paymentattempt_id_seq", len(rows))
+            recurrence_ids = [row[0] for row in rows]
+            sale_ids = [row[1] for row in rows]
+            subscription_ids = [row[3] for row in rows]
             attempts = [
                 (aid, 1, f"sale-{sale}-attempt-1", amount, method, "started", "", "", now, None,
                  sale)
@@ -185,8 +191,8 @@ def collect(conn, spec: dict) -> int:
             cur.execute(
                 "UPDATE subscriptions_recurrence r SET status = v.s, next_attempt_at = v.t"
                 f" FROM {_values(len(rows), 3, ('bigint', 'varchar', 'timestamptz'))}"
-                " AS v(id, s, t) WHERE r.id = v.id",
-                [x for row in rows for x in (row[0], "collecting", lease)],
+                " AS v(id, s, t) WHERE r.id = v.id AND r.id = ANY(%s::bigint[])",
+                [*(x for row in rows for x in (row[0], "collecting", lease)), recurrence_ids],
             )
             _copy(
                 cur,
@@ -214,31 +220,35 @@ def collect(conn, spec: dict) -> int:
                 "UPDATE subscriptions_paymentattempt a SET status = v.s, gateway_reference = v.r,"
                 " message = v.m, finished_at = v.f"
                 f" FROM {_values(n, 5, ('bigint', 'varchar', 'varchar', 'varchar', 'timestamptz'))}"
-                " AS v(id, s, r, m, f) WHERE a.id = v.id",
+                " AS v(id, s, r, m, f) WHERE a.id = v.id AND a.id = ANY(%s::bigint[])",
                 [
-                    x
-                    for a, ref in zip(attempts, references, strict=True)
-                    for x in (a[0], "approved", ref, APPROVED_MESSAGE, now)
+                    *(
+                        x
+                        for a, ref in zip(attempts, references, strict=True)
+                        for x in (a[0], "approved", ref, APPROVED_MESSAGE, now)
+                    ),
+                    attempt_ids,
                 ],
             )
             cur.execute(
                 "UPDATE products_sale s SET status = v.s, paid_at = v.p"
                 f" FROM {_values(n, 3, ('bigint', 'varchar', 'timestamptz'))} AS v(id, s, p)"
-                " WHERE s.id = v.id",
-                [x for row in rows for x in (row[1], "paid", now)],
+                " WHERE s.id = v.id AND s.id = ANY(%s::bigint[])",
+                [*(x for row in rows for x in (row[1], "paid", now)), sale_ids],
             )
             cur.execute(
                 "UPDATE subscriptions_recurrence r SET status = v.s, paid_at = v.p,"
                 " next_attempt_at = NULL"
                 f" FROM {_values(n, 3, ('bigint', 'varchar', 'timestamptz'))} AS v(id, s, p)"
-                " WHERE r.id = v.id",
-                [x for row in rows for x in (row[0], "paid", now)],
+                " WHERE r.id = v.id AND r.id = ANY(%s::bigint[])",
+                [*(x for row in rows for x in (row[0], "paid", now)), recurrence_ids],
             )
             cur.execute(
                 "UPDATE subscriptions_subscription s SET paid_count = s.paid_count + v.c,"
                 " consecutive_unpaid = 0"
-                f" FROM {_values(n, 2, ('bigint', 'integer'))} AS v(id, c) WHERE s.id = v.id",
-                [x for row in rows for x in (row[3], 1)],
+                f" FROM {_values(n, 2, ('bigint', 'integer'))} AS v(id, c)"
+                " WHERE s.id = v.id AND s.id = ANY(%s::bigint[])",
+                [*(x for row in rows for x in (row[3], 1)), subscription_ids],
             )
             events = []
             for a, row in zip(attempts, rows, strict=True):
