@@ -57,7 +57,10 @@ def sales(request):
     queryset = reports.sales_for_role(
         user=request.user, role=role, product_id=product.pk if product else None
     )
-    page = paginate(request, queryset.values_list("pk", flat=True))
+    ids = queryset.values_list("pk", flat=True)
+    if role == reports.PRODUCER and product is None:
+        ids = reports.NewestSaleIds(producer=request.user, counted=ids)
+    page = paginate(request, ids)
     context = {
         "role": role,
         "roles": reports.SALES_ROLES,
