@@ -747,13 +747,30 @@ def sales_for_role(*, user: User, role: str, product_id: int | None = None) -> Q
     return sales.order_by("-paid_at", "-pk")
 
 
-class NewestSaleIds:
-    """The ids of a producer's counted sales, newest first, for a paginator: a page is read
-    through each product's (product, paid_at) index, the newest `offset + limit` of each
-    product merged, instead of sorting every sale of the producer to keep 50."""
+def newest_sale_ids(*, user: User, role: str, products: list[Product], counted: QuerySet):
+    """The ids of the sales history's rows for a paginator (`counted`: their ids as a
+    queryset). When the rows are every counted sale of some products (a producer's, or a
+    cocreator's whose contracts all still cover every sale), a page is read through each
+    product's (product, paid_at) index instead of sorting all their sales to keep 50."""
+    if role == COCREATOR:
+        from coproduction.dates import contract_in_force_until
 
-    def __init__(self, *, producer: User, counted: QuerySet[Sale]):
-        self.producer = producer
+        contracts = Contract.objects.filter(
+            cocreator=user, status__in=ACCEPTED_CONTRACTS
+        ).select_related("product__producer__validation")
+        if any(contract_in_force_until(contract) is not None for contract in contracts):
+            return counted
+    elif role != PRODUCER:
+        return counted
+    return NewestSaleIds(product_ids=[product.pk for product in products], counted=counted)
+
+
+class NewestSaleIds:
+    """Counted sales of some products, ids newest first, sliced as a paginator does: the
+    newest `offset + limit` of each product through its index, merged (LATERAL)."""
+
+    def __init__(self, *, product_ids: list[int], counted: QuerySet):
+        self.product_ids = product_ids
         self.counted = counted  # the same sales as a queryset: their count
 
     def count(self) -> int:
@@ -772,17 +789,16 @@ class NewestSaleIds:
             cursor.execute(
                 """
                 SELECT s.id
-                  FROM products_product p
+                  FROM unnest(%s::bigint[]) AS p(id)
                  CROSS JOIN LATERAL (
                        SELECT id, paid_at FROM products_sale
                         WHERE product_id = p.id AND status = ANY(%s)
                         ORDER BY paid_at DESC, id DESC
                         LIMIT %s) s
-                 WHERE p.producer_id = %s
                  ORDER BY s.paid_at DESC, s.id DESC
                 OFFSET %s LIMIT %s
                 """,
-                [list(Sale.COUNTED), stop, self.producer.pk, start, stop - start],
+                [self.product_ids, list(Sale.COUNTED), stop, start, stop - start],
             )
             return [row[0] for row in cursor.fetchall()]
 

@@ -58,8 +58,8 @@ def sales(request):
         user=request.user, role=role, product_id=product.pk if product else None
     )
     ids = queryset.values_list("pk", flat=True)
-    if role == reports.PRODUCER and product is None:
-        ids = reports.NewestSaleIds(producer=request.user, counted=ids)
+    if product is None:
+        ids = reports.newest_sale_ids(user=request.user, role=role, products=products, counted=ids)
     page = paginate(request, ids)
     context = {
         "role": role,
