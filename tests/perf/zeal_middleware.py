@@ -14,10 +14,12 @@ ADMIN_KNOWN = [
     # The sale admin's ledger inline shows each entry's beneficiary.
     {"model": "coproduction.LedgerEntry", "field": "beneficiary"},
     # Bulk actions call the one service per selected row, each locking its row (refund,
-    # chargeback, cancel, approve a withdrawal): per row by design.
+    # chargeback, cancel, approve a withdrawal, validate or reject an account): per row by
+    # design.
     {"model": "products.Sale", "field": "get()"},
     {"model": "subscriptions.Subscription", "field": "get()"},
     {"model": "coproduction.Withdrawal", "field": "get()"},
+    {"model": "accounts.AccountValidation", "field": "get()"},
 ]
 
 
