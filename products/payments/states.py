@@ -137,7 +137,22 @@ def text_array(values: Iterable) -> str:
     """Any other values as an array's text form, each element quoted and escaped (dates and
     times in ISO format, choices by their value), for PostgreSQL to cast to the column's type
     (psycopg would adapt a list element by element in Python)."""
-    return "{" + ",".join("NULL" if v is None else _array_element(v) for v in values) + "}"
+    # A batch repeats values (its time, its status, its message): each is formatted once.
+    seen: dict = {}
+    parts = []
+    for v in values:
+        if v is None:
+            parts.append("NULL")
+            continue
+        key = (type(v), v)  # True and 1 are equal keys, not equal texts
+        try:
+            text = seen[key]
+        except KeyError:
+            text = seen[key] = _array_element(v)
+        except TypeError:  # unhashable: formatted as it comes
+            text = _array_element(v)
+        parts.append(text)
+    return "{" + ",".join(parts) + "}"
 
 
 def _array_element(value) -> str:

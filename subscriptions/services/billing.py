@@ -285,18 +285,22 @@ def _claim(now: datetime, batch_size: int) -> list[Charge]:
         )
         if not rows:
             return []
-        # What the charges need of the subscriptions and sales, by primary key.
-        cards = {
-            pk: (method, token)
-            for pk, method, token in Subscription.objects.filter(pk_any({row[4] for row in rows}))
+        # What the charges need of the subscriptions and sales: one query by primary key,
+        # after the claim (which reads one table alone, so its LIMIT stops the scan).
+        cards, currencies = {}, {}
+        for subscription_id, method, token, sale_id, currency in (
+            Recurrence.objects.filter(pk_any([row[0] for row in rows]))
             .order_by()
-            .values_list("pk", "method", "payment_token")
-        }
-        currencies = dict(
-            Sale.objects.filter(pk_any([row[2] for row in rows]))
-            .order_by()
-            .values_list("pk", "currency")
-        )
+            .values_list(
+                "subscription_id",
+                "subscription__method",
+                "subscription__payment_token",
+                "sale_id",
+                "sale__currency",
+            )
+        ):
+            cards[subscription_id] = (method, token)
+            currencies[sale_id] = currency
         started = attempts_start(
             plans=[
                 AttemptPlan(sale_id, (amount,), cards[subscription_id][0])
