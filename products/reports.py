@@ -230,10 +230,11 @@ def _earnings_groups(user: User) -> list[dict]:
     """The user's earnings summed per product, calendar month, currency and role: what both
     tables of the earnings page are made of, in one pass over their ledger entries (cached
     until their balance changes)."""
+    # The months are the active time zone's (TruncMonth): the zone is part of the key.
     return _cached(
         "earnings",
         user,
-        (),
+        (timezone.get_current_timezone_name(),),
         lambda: list(
             earnings_entries(user=user)
             .annotate(month=TruncMonth("created_at"))
