@@ -39,10 +39,10 @@ from products.payments.gateway import (
 from products.payments.models import PaymentAttempt
 from products.payments.states import (
     pk_any,
-    rows_insert,
     transition,
     transition_many,
     transition_rows,
+    values_insert,
 )
 from products.webhooks import sales_paid
 
@@ -154,6 +154,23 @@ def _by_handler(sales: Iterable[Sale]) -> dict[str, list[Sale]]:
 # --------------------------------------------------------------------------- starting
 
 
+@dataclass(slots=True)
+class StartedAttempt:
+    """An attempt attempts_start just recorded, as the gateway call and the recording read it
+    (a PaymentAttempt row's columns; `pk` and `id` the same), without a model instance. The
+    row is the record: reload it as a PaymentAttempt to change it."""
+
+    pk: int | None
+    sale_id: int
+    number: int
+    idempotency_key: str
+    amount_minor: int
+    method: str
+    started_at: datetime
+    status: str = PaymentAttempt.Status.STARTED
+    id: int | None = None
+
+
 @dataclass(frozen=True)
 class AttemptPlan:
     sale_id: int
@@ -167,10 +184,11 @@ def attempts_start(
     now: datetime | None = None,
     fresh_after: datetime | None = None,
     skip_conflicts: bool = False,
-) -> list[list[PaymentAttempt] | None]:
+) -> list[list[PaymentAttempt | StartedAttempt] | None]:
     """The one place that creates PaymentAttempt rows. Call inside a transaction holding the
     owning rows' locks; commit before calling the gateway. Per plan, returns the attempts to
-    send: new ones, or the ones whose answer was lost (asked again with the same keys).
+    send: new ones (StartedAttempt: their rows' values), or the ones whose answer was lost
+    (PaymentAttempt, asked again with the same keys).
 
     A sale already charged, waiting for a slip, or (before `fresh_after`) in flight raises a
     DomainError — or, with `skip_conflicts` (a billing batch), gives None for that plan."""
@@ -180,8 +198,8 @@ def attempts_start(
         pk_any([p.sale_id for p in plans], "sale_id")
     ).order_by("sale_id", "number"):
         existing[attempt.sale_id].append(attempt)
-    result: list[list[PaymentAttempt] | None] = []
-    new: list[PaymentAttempt] = []
+    result: list[list[PaymentAttempt | StartedAttempt] | None] = []
+    new: list[StartedAttempt] = []
     logged: list[AttemptPlan] = []
     timed_out: list[int] = []
     restarted: list[int] = []
@@ -215,7 +233,8 @@ def attempts_start(
             continue
         number = attempts[-1].number if attempts else 0
         batch = [
-            PaymentAttempt(
+            StartedAttempt(
+                pk=None,
                 sale_id=plan.sale_id,
                 number=number + i,
                 idempotency_key=keys.attempt_key(sale_id=plan.sale_id, number=number + i),
@@ -229,7 +248,24 @@ def attempts_start(
         result.append(batch)
         logged.append(plan)
     _log_attempts(logged)
-    rows_insert(new)  # COPY: a billing batch starts hundreds
+    # COPY, no model instances: a billing batch starts hundreds.
+    ids = values_insert(
+        PaymentAttempt,
+        [
+            {
+                "sale_id": a.sale_id,
+                "number": a.number,
+                "idempotency_key": a.idempotency_key,
+                "amount_minor": a.amount_minor,
+                "method": a.method,
+                "status": a.status,
+                "started_at": a.started_at,
+            }
+            for a in new
+        ],
+    )
+    for attempt, pk in zip(new, ids, strict=True):
+        attempt.pk = attempt.id = pk
     transition_many(
         PaymentAttempt,
         timed_out,
@@ -264,7 +300,7 @@ def _log_attempts(plans: list[AttemptPlan]) -> None:
 
 @dataclass(frozen=True)
 class Charge:
-    attempt: PaymentAttempt
+    attempt: PaymentAttempt | StartedAttempt
     currency: str
     token: str
 
