@@ -187,6 +187,9 @@ class TermsOfUseTextInline(admin.StackedInline):
     model = TermsOfUseText
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("terms")  # __str__ names them
+
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 

@@ -147,6 +147,10 @@ class LedgerInline(admin.TabularInline):
         "amount_minor", _("Amount"), currency=lambda entry: entry.currency
     )
 
+    def get_queryset(self, request):
+        # Each entry names its beneficiary and contract: joined, not read per row.
+        return super().get_queryset(request).select_related("beneficiary", "contract__product")
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 

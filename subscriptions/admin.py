@@ -72,7 +72,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "method", "country", "plan__periodicity"]
     search_fields = ["buyer__email", "product__name", "checkout_key"]
-    list_select_related = ["buyer", "product", "plan"]
+    list_select_related = ["buyer", "product", "plan__product"]
     date_hierarchy = "created_at"
     # The token could be charged again: only its last digits are shown.
     readonly_fields = readonly_all(Subscription, replace={"payment_token": "payment_token_masked"})
@@ -124,7 +124,11 @@ class RecurrenceAdmin(admin.ModelAdmin):
     # "Paid, needs attention" lists the charges parked with an error (fix, then retry the sale).
     list_filter = ["status"]
     search_fields = ["subscription__buyer__email", "slip_code"]
-    list_select_related = ["subscription__buyer", "subscription__plan", "subscription__product"]
+    list_select_related = [
+        "subscription__buyer",
+        "subscription__plan__product",
+        "subscription__product",
+    ]
     readonly_fields = readonly_all(Recurrence, replace={"amount_minor": "amount_minor_money"})
     fields = readonly_fields
     amount_minor_money = money_column(

@@ -7,12 +7,6 @@ from zeal import zeal_context, zeal_ignore
 # Known in the admin, to be fixed in the admin modules (list_select_related / an inline's
 # get_queryset), or per row by design:
 ADMIN_KNOWN = [
-    # Plan.__str__ reads its product: the subscription and recurrence admin lists.
-    {"model": "products.Plan", "field": "product"},
-    # TermsOfUseText.__str__ reads its terms: the terms admin's inline of texts.
-    {"model": "coproduction.TermsOfUseText", "field": "terms"},
-    # The sale admin's ledger inline shows each entry's beneficiary.
-    {"model": "coproduction.LedgerEntry", "field": "beneficiary"},
     # Bulk actions call the one service per selected row, each locking its row (refund,
     # chargeback, cancel, approve a withdrawal, validate or reject an account): per row by
     # design.
