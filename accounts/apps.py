@@ -8,3 +8,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import checks  # noqa: F401 (registers the shared-cache check)
+        from config import choices
+
+        choices.install()

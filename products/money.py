@@ -53,10 +53,10 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
 _PLAIN_DECIMAL = re.compile(r"^(-?\d+)[.,](\d{1,2})$")
 
 
-def _locale(locale: str | None) -> str:
-    from accounts.locales import babel_locale
+def _locale(locale: str | None):
+    from accounts.locales import as_locale
 
-    return locale or babel_locale()
+    return as_locale(locale)
 
 
 def parse_major(text: str, currency: str | None = None, *, locale: str | None = None) -> Decimal:
