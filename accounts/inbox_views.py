@@ -72,7 +72,7 @@ def inbox_read(request):
         messages.success(request, _("All notifications marked as read."))
     elif request.htmx:
         item = Notification.objects.get(recipient=request.user, pk=pk)
-        return render(request, "accounts/inbox.html#item", {"item": item})
+        return render(request, "accounts/_inbox_items.jinja", {"items": [item]}, using="jinja2")
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
         return redirect(back)

@@ -61,7 +61,7 @@ def main(argv=None) -> None:
     if args.only or args.profile:
         wanted = set(filter(None, [*args.only.split(","), args.profile]))
         measured = [p for p in measured if p[0] in wanted]
-    print(f"{'page':24} {'ms/req':>8} {'queries':>8} {'db ms':>8} {'render ms':>9}")
+    print(f"{'page':24} {'ms/req':>8} {'cpu ms':>8} {'queries':>8} {'db ms':>8} {'render ms':>9}")
     for name, who, path in measured:
         client = Client(headers={"X-Forwarded-Proto": "https"}, HTTP_HOST="127.0.0.1")
         if cookies[who]:
@@ -83,6 +83,7 @@ def main(argv=None) -> None:
             client.get(path)
         profiler = cProfile.Profile() if name == args.profile else None
         rendering["seconds"] = 0.0
+        cpu_started = time.process_time()
         started = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -91,10 +92,12 @@ def main(argv=None) -> None:
         if profiler:
             profiler.disable()
         elapsed = (time.perf_counter() - started) / args.n * 1000
+        cpu = (time.process_time() - cpu_started) / args.n * 1000
         db_ms = sum(t for t, _sql in captured) * 1000
         render_ms = rendering["seconds"] / args.n * 1000
         print(
-            f"{name:24} {elapsed:8.2f} {len(captured):8} {db_ms:8.2f} {render_ms:9.2f}", flush=True
+            f"{name:24} {elapsed:8.2f} {cpu:8.2f} {len(captured):8} {db_ms:8.2f} {render_ms:9.2f}",
+            flush=True,
         )
         if profiler:
             for seconds, sql in captured:

@@ -1,6 +1,7 @@
-"""Message catalogs without GNU gettext: Babel extracts (Python, and Django templates through
-Django's own `templatize`), updates and compiles the catalogs in locale/. `make messages`
-refreshes the .po files after strings change; `make install` compiles them (pybabel compile)."""
+"""Message catalogs without GNU gettext: Babel extracts (Python, Django templates through
+Django's own `templatize`, Jinja2 fragments through Jinja2's extractor), updates and compiles
+the catalogs in locale/. `make messages` refreshes the .po files after strings change;
+`make install` compiles them (pybabel compile)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,10 @@ METHOD_MAP = [
     ("**.py", "python"),
     ("**.html", "config.i18n:extract_django"),
     ("**.txt", "config.i18n:extract_django"),
+    # The rows of long lists (config/jinja.py): Jinja2's own extractor, newstyle gettext.
+    ("**.jinja", "jinja2.ext:babel_extract"),
 ]
+OPTIONS_MAP = {"**.jinja": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
 
 
 def extract_django(fileobj, keywords, comment_tags, options):
@@ -59,7 +63,11 @@ def extract() -> Catalog:
     for directory in SOURCE_DIRS:
         base = ROOT / directory
         for filename, lineno, message, comments, context in extract_from_dir(
-            base, method_map=METHOD_MAP, keywords=KEYWORDS, comment_tags=("Translators:",)
+            base,
+            method_map=METHOD_MAP,
+            options_map=OPTIONS_MAP,
+            keywords=KEYWORDS,
+            comment_tags=("Translators:",),
         ):
             location = (f"{directory}/{filename}", lineno)
             catalog.add(message, None, [location], auto_comments=comments, context=context)

@@ -154,6 +154,21 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"fragments": "config.templatetags.fragments"},
+        },
+    },
+    # The rows of long lists (config/jinja.py): `.jinja` files beside the pages, used only
+    # through {% rows %}. Django's engine comes first and never loads them by itself.
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "config.jinja.environment",
+            "autoescape": True,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
         },
     },
 ]

@@ -1,0 +1,45 @@
+"""The Jinja2 environment for the rows of long lists. A page stays a Django template; where it
+repeats a row 50 times (a big producer's sales, subscribers, a contract's history, the inbox)
+it includes a `.jinja` fragment with `{% rows "app/_x_rows.jinja" %}` (config/templatetags/
+fragments.py). Jinja2 compiles a template to Python, so a row costs a few function calls
+instead of Django's node-by-node rendering: ~20 ms less for a 50-row page.
+
+The fragment sees the page's context. What it can call: the project's gettext functions
+(`_`, `gettext`, `ngettext`, `pgettext`, `npgettext`; newstyle: `_("since %(date)s",
+date=x)` escapes and formats), `url(name, *args)`, `static(path)`, and the filters the pages
+use (`date` as Django's, `money`, `day`, `moment`, `method_label`); `csrf_input` is
+the form field. Strings are extracted with the rest
+(config.i18n: `**.jinja`)."""
+
+from django.template.defaultfilters import date
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import translation
+from jinja2 import Environment
+
+from accounts import locales
+from products.templatetags.money import method_label, money
+
+
+def url(name: str, *args, **kwargs) -> str:
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def environment(**options) -> Environment:
+    env = Environment(extensions=["jinja2.ext.i18n"], **options)
+    env.install_gettext_callables(
+        gettext=translation.gettext,
+        ngettext=translation.ngettext,
+        pgettext=translation.pgettext,
+        npgettext=translation.npgettext,
+        newstyle=True,
+    )
+    env.globals.update(url=url, static=static)
+    env.filters.update(
+        date=date,
+        money=money,
+        day=locales.format_day,
+        moment=locales.format_moment,
+        method_label=method_label,
+    )
+    return env
