@@ -17,6 +17,8 @@ def test_the_extraction_reads_templates_and_python(template):
     assert "Invite cocreator" in ids  # a template
     assert "Change History" in ids
     assert any(isinstance(i, tuple) for i in ids)  # plurals
+    assert "Resend invitation" in ids  # only in a Jinja2 fragment (config/jinja.py)
+    assert "by %(email)s" in ids
 
 
 @pytest.mark.parametrize("locale", CATALOG_LOCALES)
