@@ -89,7 +89,8 @@ def _parsed(name: str) -> Locale:
 
 
 def as_locale(locale: str | Locale | None) -> Locale:
-    """`locale` as a Locale: the active language's when None, a name parsed once."""
+    """A Babel locale name ("pt_PT") as a Locale, parsed once; the active language's when None.
+    (The format_* functions below take a language code instead, as babel_locale does.)"""
     if locale is None:
         return babel_locale()
     return locale if isinstance(locale, Locale) else _parsed(locale)
@@ -151,7 +152,7 @@ def format_day(value, *, locale: str | None = None) -> str:
         return ""
     value = _as_local(value)
     day = value.date() if isinstance(value, datetime) else value
-    return _skeleton("yMMMd", day, as_locale(locale))
+    return _skeleton("yMMMd", day, babel_locale(locale))
 
 
 def format_day_short(value, *, locale: str | None = None) -> str:
@@ -160,7 +161,7 @@ def format_day_short(value, *, locale: str | None = None) -> str:
         return ""
     value = _as_local(value)
     day = value.date() if isinstance(value, datetime) else value
-    return _skeleton("MMMd", day, as_locale(locale))
+    return _skeleton("MMMd", day, babel_locale(locale))
 
 
 def format_moment(value, *, locale: str | None = None) -> str:
@@ -175,14 +176,14 @@ def format_month(value, *, locale: str | None = None) -> str:
     """'January 2027' (en), 'janeiro de 2027' (pt-BR), 'enero de 2027' (es)."""
     if value is None or value == "":
         return ""
-    return _skeleton("yMMMM", _month(value), as_locale(locale))
+    return _skeleton("yMMMM", _month(value), babel_locale(locale))
 
 
 def format_month_short(value, *, locale: str | None = None) -> str:
     """'Jan 2027' (en), 'jan. de 2027' (pt-BR)."""
     if value is None or value == "":
         return ""
-    return _skeleton("yMMM", _month(value), as_locale(locale))
+    return _skeleton("yMMM", _month(value), babel_locale(locale))
 
 
 def zone_label(zone=None, *, locale: str | None = None) -> str:
@@ -191,5 +192,5 @@ def zone_label(zone=None, *, locale: str | None = None) -> str:
     if getattr(zone, "key", "UTC") == "UTC":
         return "UTC"
     return babel_dates.get_timezone_name(
-        zone, width="long", zone_variant="generic", locale=as_locale(locale)
+        zone, width="long", zone_variant="generic", locale=babel_locale(locale)
     )

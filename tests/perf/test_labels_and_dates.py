@@ -63,3 +63,10 @@ def test_locales_are_parsed_once():
         assert isinstance(babel_locale(), Locale)
     assert as_locale("es_CO") is as_locale("es_CO")
     assert str(as_locale(None)) in {"en", "pt_BR", "es"}
+
+
+def test_the_date_functions_take_a_language_code_as_before():
+    day = date(2027, 1, 31)
+    assert format_day(day, locale="pt-br") == "31 de jan. de 2027"
+    assert format_day(day, locale="es") == "31 ene 2027"
+    assert format_month(day, locale="pt-br") == "janeiro de 2027"
