@@ -17,7 +17,9 @@ TOO_MANY = re.compile(r"Too many payment attempts\. Try again in \d+ minutes?\."
 
 @pytest.fixture
 def two_attempts(settings):
-    settings.PAYMENT_RATE_LIMITS = "2/1h/user"
+    # A day's window: three attempts a few seconds apart all fall in it, bar a run across
+    # midnight UTC (an hour's window closed under a run at 15:00 once).
+    settings.PAYMENT_RATE_LIMITS = "2/1d/user"
     cache.clear()
     yield
     cache.clear()

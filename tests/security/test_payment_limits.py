@@ -32,9 +32,12 @@ QUARTER_PAST = datetime(2026, 12, 1, 10, 15, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def payment_limits(settings):
-    """The production limits (the test settings turn rate limits off) and empty counters."""
+def payment_limits(settings, time_machine):
+    """The production limits (the test settings turn rate limits off), empty counters, and a
+    clock that stands still at a quarter past the hour: a test that counts attempts never sees
+    its window close half-way (a run that crossed 15:00 once saw its counter start again)."""
     settings.PAYMENT_RATE_LIMITS = limits.RATES
+    time_machine.move_to(QUARTER_PAST, tick=False)
     cache.clear()
     yield
     cache.clear()
@@ -42,7 +45,7 @@ def payment_limits(settings):
 
 @pytest.fixture
 def frozen(time_machine):
-    time_machine.move_to(QUARTER_PAST, tick=False)
+    """The clock the autouse fixture stopped, for tests that move it."""
     return time_machine
 
 
