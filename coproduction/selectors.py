@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, F, Prefetch, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
@@ -103,87 +104,186 @@ def contract_events(*, contract: Contract) -> QuerySet[ContractEvent]:
 
 # ---------------------------------------------------------------------------------------------
 # Dashboards: what waits for each side, and a cocreator's contracts. Each list links to the
-# screen where it is answered; each is one query however long it is.
+# screen where it is answered. The dashboard is read on every visit and its lists are usually
+# empty: the rows of all of one side's lists are found in one statement (ids, in each list's
+# order), then read with their joins in one query per model, only for the lists that have rows.
 
 ACCEPTED = (Contract.Status.ACTIVE, Contract.Status.ENDED, Contract.Status.EXPIRED)
 # How long an answer to the producer's own request stays on their dashboard.
 ANSWERED_DAYS = 30
 
+# Each list is a SELECT of (list, id, place in the list), `count` + 1 rows at most (one more
+# says "more"): PostgreSQL does not promise to keep a UNION ALL's rows in order.
+_PRODUCER_WAITING_SQL = """
+(SELECT 'terminations', c.id, row_number() OVER (ORDER BY c.requested_at, c.id)
+   FROM {change} c
+   JOIN {contract} k ON k.id = c.contract_id
+   JOIN {product} p ON p.id = k.product_id
+  WHERE p.producer_id = %(user)s AND c.status = %(pending)s AND c.requested_by_id <> %(user)s
+  ORDER BY c.requested_at, c.id
+  LIMIT %(limit)s)
+UNION ALL
+(SELECT 'answered', c.id, row_number() OVER (ORDER BY c.responded_at DESC, c.id DESC)
+   FROM {change} c
+   JOIN {contract} k ON k.id = c.contract_id
+   JOIN {product} p ON p.id = k.product_id
+  WHERE p.producer_id = %(user)s AND c.requested_by_id = %(user)s
+    AND c.status = ANY(%(answered)s) AND c.responded_at >= %(since)s
+  ORDER BY c.responded_at DESC, c.id DESC
+  LIMIT %(limit)s)
+UNION ALL
+(SELECT 'affiliations', a.id, row_number() OVER (ORDER BY a.requested_at, a.id)
+   FROM {affiliation} a
+   JOIN {product} p ON p.id = a.product_id
+  WHERE p.producer_id = %(user)s AND a.status = %(affiliation_pending)s
+  ORDER BY a.requested_at, a.id
+  LIMIT %(limit)s)
+"""
 
-def _pending_requests() -> QuerySet[ChangeRequest]:
-    return ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).select_related(
+_COCREATOR_WAITING_SQL = """
+(SELECT 'invitations', k.id, row_number() OVER (ORDER BY k.invited_at, k.id)
+   FROM {contract} k
+  WHERE k.cocreator_id = %(user)s AND k.status = %(invited)s
+  ORDER BY k.invited_at, k.id
+  LIMIT %(limit)s)
+UNION ALL
+(SELECT 'changes', c.id, row_number() OVER (ORDER BY c.requested_at, c.id)
+   FROM {change} c
+   JOIN {contract} k ON k.id = c.contract_id
+  WHERE k.cocreator_id = %(user)s AND c.status = %(pending)s AND c.requested_by_id <> %(user)s)
+UNION ALL
+(SELECT 'contracts', k.id, row_number() OVER (
+            ORDER BY k.status <> %(active)s, k.end_date ASC NULLS LAST,
+                     k.closed_at DESC NULLS LAST, k.id DESC)
+   FROM {contract} k
+  WHERE k.cocreator_id = %(user)s AND k.status = ANY(%(accepted)s)
+  ORDER BY k.status <> %(active)s, k.end_date ASC NULLS LAST, k.closed_at DESC NULLS LAST,
+           k.id DESC
+  LIMIT %(limit)s)
+"""
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "change": ChangeRequest._meta.db_table,
+        "contract": Contract._meta.db_table,
+        "product": Product._meta.db_table,
+        "affiliation": Affiliation._meta.db_table,
+    }
+
+
+def _waiting_ids(sql: str, params: dict) -> dict[str, list[int]]:
+    """Each list's ids, in its order."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(**_tables()), params)
+        rows = sorted(cursor.fetchall(), key=lambda row: (row[0], row[2]))
+    found: dict[str, list[int]] = {}
+    for name, pk, _place in rows:
+        found.setdefault(name, []).append(pk)
+    return found
+
+
+def _read(queryset: QuerySet, *id_lists: list[int]) -> list[list]:
+    """The rows of each id list, in its order, in one query (none when every list is empty);
+    a row gone since its id was read is left out."""
+    wanted = [pk for ids in id_lists for pk in ids]
+    rows = queryset.in_bulk(wanted) if wanted else {}
+    return [[rows[pk] for pk in ids if pk in rows] for ids in id_lists]
+
+
+def _first(rows: list, count: int) -> tuple[list, bool]:
+    return rows[:count], len(rows) > count
+
+
+def _changes() -> QuerySet[ChangeRequest]:
+    return ChangeRequest.objects.select_related(
         "contract__product__producer", "contract__cocreator", "requested_by"
     )
 
 
-def changes_waiting_for_producer(*, producer: User) -> QuerySet[ChangeRequest]:
+@dataclass
+class ProducerWaiting:
+    """What waits for a producer: the first `count` of each list, and whether there are more."""
+
+    terminations: list[ChangeRequest]
+    more_terminations: bool
+    answered: list[ChangeRequest]
+    more_answered: bool
+    affiliations: list[Affiliation]
+    more_affiliations: bool
+
+
+def producer_waiting(*, producer: User, since, count: int) -> ProducerWaiting:
     """Requests a cocreator made (the end of a co-production) on the producer's products,
-    still waiting for the producer's answer, oldest first."""
-    return (
-        _pending_requests()
-        .filter(contract__product__producer=producer)
-        .exclude(requested_by=producer)
-        .order_by("requested_at", "pk")
+    still waiting for the producer's answer, oldest first; the producer's own requests a
+    cocreator accepted or refused since `since`, newest first (withdrawn ones were the
+    producer's own doing); affiliation requests on their products waiting for a decision,
+    oldest first. One to three queries, whatever the number of rows."""
+    ids = _waiting_ids(
+        _PRODUCER_WAITING_SQL,
+        {
+            "user": producer.pk,
+            "pending": ChangeRequest.Status.PENDING.value,
+            "answered": [ChangeRequest.Status.ACCEPTED.value, ChangeRequest.Status.REFUSED.value],
+            "since": since,
+            "affiliation_pending": Affiliation.Status.PENDING.value,
+            "limit": count + 1,
+        },
+    )
+    terminations, answered = _read(_changes(), ids.get("terminations", []), ids.get("answered", []))
+    [affiliations] = _read(
+        Affiliation.objects.select_related("product", "affiliate"), ids.get("affiliations", [])
+    )
+    return ProducerWaiting(
+        *_first(terminations, count), *_first(answered, count), *_first(affiliations, count)
     )
 
 
-def changes_answered_for_producer(*, producer: User, since) -> QuerySet[ChangeRequest]:
-    """The producer's own requests a cocreator accepted or refused since `since`, newest
-    first (withdrawn ones were the producer's own doing)."""
-    return (
-        ChangeRequest.objects.filter(
-            contract__product__producer=producer,
-            requested_by=producer,
-            status__in=[ChangeRequest.Status.ACCEPTED, ChangeRequest.Status.REFUSED],
-            responded_at__gte=since,
-        )
-        .select_related("contract__product", "contract__cocreator")
-        .order_by("-responded_at", "-pk")
+@dataclass
+class CocreatorWaiting:
+    """What waits for a cocreator, and their contracts (the first `count`, and whether there
+    are more; every change waiting for them: one at most per contract)."""
+
+    invitations: list[Contract]
+    more_invitations: bool
+    changes: list[ChangeRequest]
+    terminations: list[ChangeRequest]
+    contracts: list[Contract]
+    more_contracts: bool
+
+
+def cocreator_waiting(*, cocreator: User, count: int) -> CocreatorWaiting:
+    """Invitations the cocreator has not answered yet, oldest first; the producer's changes of
+    terms and termination requests on their contracts waiting for their answer, oldest first;
+    their accepted contracts: active ones first, the soonest end date first (eternal ones
+    last), then ended and expired ones, most recently closed first. One to three queries,
+    whatever the number of rows."""
+    ids = _waiting_ids(
+        _COCREATOR_WAITING_SQL,
+        {
+            "user": cocreator.pk,
+            "invited": Contract.Status.PENDING.value,
+            "pending": ChangeRequest.Status.PENDING.value,
+            "active": Contract.Status.ACTIVE.value,
+            "accepted": [status.value for status in ACCEPTED],
+            "limit": count + 1,
+        },
     )
-
-
-def affiliations_waiting(*, producer: User) -> QuerySet[Affiliation]:
-    """Affiliation requests on the producer's products waiting for a decision, oldest first."""
-    return (
-        Affiliation.objects.filter(product__producer=producer, status=Affiliation.Status.PENDING)
-        .select_related("product", "affiliate")
-        .order_by("requested_at", "pk")
+    invitations, contracts = _read(
+        Contract.objects.select_related("product__producer"),
+        ids.get("invitations", []),
+        ids.get("contracts", []),
     )
-
-
-def invitations_waiting(*, cocreator: User) -> QuerySet[Contract]:
-    """Invitations the cocreator has not answered yet, oldest first."""
-    return (
-        Contract.objects.filter(cocreator=cocreator, status=Contract.Status.PENDING)
-        .select_related("product__producer")
-        .order_by("invited_at", "pk")
-    )
-
-
-def changes_waiting_for_cocreator(*, cocreator: User) -> QuerySet[ChangeRequest]:
-    """The producer's changes of terms and termination requests on the cocreator's contracts,
-    waiting for the cocreator's answer, oldest first."""
-    return (
-        _pending_requests()
-        .filter(contract__cocreator=cocreator)
-        .exclude(requested_by=cocreator)
-        .order_by("requested_at", "pk")
-    )
-
-
-def contracts_of_cocreator(*, cocreator: User) -> QuerySet[Contract]:
-    """The cocreator's accepted contracts: active ones first, the soonest end date first
-    (eternal ones last), then ended and expired ones, most recently closed first."""
-    active_first = Case(When(status=Contract.Status.ACTIVE, then=Value(0)), default=Value(1))
-    return (
-        Contract.objects.filter(cocreator=cocreator, status__in=ACCEPTED)
-        .select_related("product__producer")
-        .order_by(
-            active_first,
-            F("end_date").asc(nulls_last=True),
-            F("closed_at").desc(nulls_last=True),
-            "-pk",
-        )
+    [changes] = _read(_changes(), ids.get("changes", []))
+    invitations, more_invitations = _first(invitations, count)
+    contracts, more_contracts = _first(contracts, count)
+    return CocreatorWaiting(
+        invitations=invitations,
+        more_invitations=more_invitations,
+        changes=[c for c in changes if c.kind == ChangeRequest.Kind.CHANGE],
+        terminations=[c for c in changes if c.kind == ChangeRequest.Kind.TERMINATION],
+        contracts=contracts,
+        more_contracts=more_contracts,
     )
 
 

@@ -21,7 +21,7 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce, TruncMonth
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -63,7 +63,8 @@ _SUMS = {
 # its entries to the balances of the people they pay in the same transaction
 # (coproduction.services.ledger.insert_entries), so a new sale, reversal or withdrawal gives a
 # new key and the next page reads the entries again. The time-out bounds what the key cannot
-# see (a sale of a producer's product whose own line rounds to 0).
+# see (a sale of a producer's product whose own line rounds to 0). The producer dashboard keeps
+# its whole report this way (ProducerReport.key), and its charts, once drawn, under that key.
 FIGURES_TIMEOUT = 300
 
 
@@ -83,8 +84,17 @@ def _ledger_stamp(user: User) -> str:
     return hashlib.blake2b(repr(list(rows)).encode(), digest_size=12).hexdigest()
 
 
+def _figures_key(name: str, user: User, parts: tuple) -> str:
+    """The key of one kind (`name`) of `user`'s figures: what else they depend on (`parts`: the
+    zone, the day, ...) and the ledger stamp."""
+    return f"reports:{name}:{user.pk}:{':'.join(map(str, parts))}:{_ledger_stamp(user)}"
+
+
 def _cached(name: str, user: User, parts: tuple, compute: Callable):
-    key = f"reports:{name}:{user.pk}:{':'.join(map(str, parts))}:{_ledger_stamp(user)}"
+    return _cached_at(_figures_key(name, user, parts), compute)
+
+
+def _cached_at(key: str, compute: Callable):
     value = cache.get(key)
     if value is None:
         value = compute()
@@ -500,64 +510,52 @@ class ProducerReport:
     figures: list[MonthFigures]
     charts: list[Chart]
     top_products: list[TopProduct]
+    # The cache key the report is kept under: it names the ledger state, zone, day and
+    # language the report was drawn for, so what is drawn from it (the dashboard's charts) can
+    # be kept under it too, for as long (FIGURES_TIMEOUT).
+    key: str = ""
 
     @property
     def is_empty(self) -> bool:
         return not self.figures
 
 
-def revenue_by_month(
-    *, producer: User, zone: tzinfo, today: date, count: int = CHART_MONTHS
-) -> list[RevenueMonth]:
-    """Revenue and own earnings per local month and currency for the last `count` months
-    (today's included), oldest first: one GROUP BY query over the producer's ledger."""
-    first = last_months(today, count)[0]
-    rows = _cached(
-        "revenue",
-        producer,
-        (zone, today, count),
-        lambda: list(
-            revenue_entries(producer=producer)
-            .filter(created_at__gte=local_midnight(first, zone))
-            .annotate(month=TruncMonth("created_at", tzinfo=zone))
-            .values("month", "currency")
-            .annotate(
-                revenue=Coalesce(Sum("amount_minor"), 0),
-                earnings=Coalesce(Sum("amount_minor", filter=_own_producer_share(producer)), 0),
-            )
-            .order_by("month", "currency")
-        ),
-    )
-    return [
-        RevenueMonth(
-            currency=row["currency"],
-            month=_as_date(row["month"]),
-            revenue=row["revenue"],
-            earnings=row["earnings"],
+def _revenue_rows(*, producer: User, zone: tzinfo, first: date) -> list[dict]:
+    """Revenue and own earnings per local month and currency since `first`: one GROUP BY
+    query over the producer's ledger."""
+    return list(
+        revenue_entries(producer=producer)
+        .filter(created_at__gte=local_midnight(first, zone))
+        .annotate(month=TruncMonth("created_at", tzinfo=zone))
+        .values("month", "currency")
+        .annotate(
+            revenue=Coalesce(Sum("amount_minor"), 0),
+            earnings=Coalesce(Sum("amount_minor", filter=_own_producer_share(producer)), 0),
         )
-        for row in rows
-    ]
-
-
-def top_products(*, producer: User, zone: tzinfo, today: date, limit: int = 5) -> list[TopProduct]:
-    """This local month's best products by revenue, the best `limit` of each currency
-    (amounts in different currencies are never compared), with their count of sales."""
-    start = local_midnight(month_start(today), zone)
-    rows = _cached(
-        "top",
-        producer,
-        (zone, today),
-        lambda: list(
-            revenue_entries(producer=producer)
-            .filter(created_at__gte=start, created_at__lt=local_midnight(month_after(today), zone))
-            .values("product_id", "product__name", "currency")
-            .annotate(
-                revenue=Coalesce(Sum("amount_minor"), 0),
-                sales=Count("sale_id", filter=Q(entry_type=SPLIT), distinct=True),
-            )
-            .order_by("currency", "-revenue", "product__name", "product_id")
-        ),
+        .order_by("month", "currency")
     )
+
+
+def _top_rows(*, producer: User, zone: tzinfo, today: date) -> list[dict]:
+    """This local month's revenue and count of sales per product, best first within each
+    currency (amounts in different currencies are never compared)."""
+    return list(
+        revenue_entries(producer=producer)
+        .filter(
+            created_at__gte=local_midnight(month_start(today), zone),
+            created_at__lt=local_midnight(month_after(today), zone),
+        )
+        .values("product_id", "product__name", "currency")
+        .annotate(
+            revenue=Coalesce(Sum("amount_minor"), 0),
+            sales=Count("sale_id", filter=Q(entry_type=SPLIT), distinct=True),
+        )
+        .order_by("currency", "-revenue", "product__name", "product_id")
+    )
+
+
+def _top_products(rows: list[dict], limit: int) -> list[TopProduct]:
+    """The best `limit` products of each currency."""
     result: list[TopProduct] = []
     per_currency: dict[str, int] = {}
     for row in rows:
@@ -576,22 +574,40 @@ def top_products(*, producer: User, zone: tzinfo, today: date, limit: int = 5) -
     return result
 
 
-def producer_report(*, producer: User, zone: tzinfo, today: date) -> ProducerReport:
-    """The producer dashboard's money, in two queries: this and last month per currency, the
-    12-month chart of revenue with own earnings, and the top products."""
-    months = revenue_by_month(producer=producer, zone=zone, today=today)
+def producer_report(*, producer: User, zone: tzinfo, today: date, top: int = 5) -> ProducerReport:
+    """The producer dashboard's money: this and last local month per currency, the 12-month
+    chart of revenue with own earnings (oldest first, today's month included), and this
+    month's `top` best products of each currency with their count of sales. Two queries over
+    the ledger when it moved; otherwise one (the stamp), the report read whole from the cache
+    (`_cached`), drawn in the reader's language (the charts' labels are written out)."""
+    key = _figures_key("producer", producer, (zone, today, top, translation.get_language()))
+    return _cached_at(
+        key, lambda: _producer_report(producer=producer, zone=zone, today=today, top=top, key=key)
+    )
+
+
+def _producer_report(
+    *, producer: User, zone: tzinfo, today: date, top: int, key: str
+) -> ProducerReport:
+    chart_months = last_months(today)
+    months = _revenue_rows(producer=producer, zone=zone, first=chart_months[0])
     this_month = month_start(today)
     last_month = month_before(this_month)
     figures: dict[str, MonthFigures] = {}
     series: dict[str, dict[date, RevenueMonth]] = {}
-    for item in months:
+    for row in months:
+        item = RevenueMonth(
+            currency=row["currency"],
+            month=_as_date(row["month"]),
+            revenue=row["revenue"],
+            earnings=row["earnings"],
+        )
         series.setdefault(item.currency, {})[item.month] = item
         figure = figures.setdefault(item.currency, MonthFigures(currency=item.currency))
         if item.month == this_month:
             figure.revenue, figure.earnings = item.revenue, item.earnings
         elif item.month == last_month:
             figure.last_revenue, figure.last_earnings = item.revenue, item.earnings
-    chart_months = last_months(today)
     charts = []
     for currency in sorted(series):
         by_month = series[currency]
@@ -602,7 +618,8 @@ def producer_report(*, producer: User, zone: tzinfo, today: date) -> ProducerRep
     return ProducerReport(
         figures=sorted(figures.values(), key=lambda f: f.currency),
         charts=charts,
-        top_products=top_products(producer=producer, zone=zone, today=today),
+        top_products=_top_products(_top_rows(producer=producer, zone=zone, today=today), top),
+        key=key,
     )
 
 

@@ -6,27 +6,25 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
-    FilteredRelation,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from products.models import PaymentAttempt, Sale
+from products.models import PaymentAttempt, Plan, Product, Sale
 from products.payments.methods import Family, Method, family_of
 from subscriptions.models import Recurrence, Subscription
 from subscriptions.schedule import MONTHS_BETWEEN
@@ -116,10 +114,6 @@ OPEN_RECURRENCES = (
 )
 
 
-def _of_producer(producer: User) -> Q:
-    return Q(product__producer=producer)
-
-
 @dataclass
 class SubscriberFigures:
     """A producer's subscribers now, and this local month's churn."""
@@ -144,37 +138,6 @@ class SubscriberFigures:
         )
 
 
-def subscriber_figures(
-    *, producer: User, month_start: datetime, now: datetime
-) -> SubscriberFigures:
-    """One aggregate query over the producer's subscriptions.
-
-    Active, Overdue, and Canceled (by the customer, the seller or admin, ever) as they are now.
-    Churn this month: of the subscriptions active (Active or Overdue) when the local month
-    began — first payment made before it and not ended before it — how many were canceled
-    since. An Expired subscription paid all its installments: it ended as sold, not churned.
-    A subscription started this month is not in the month's base, so its cancellation is not
-    churn either (the rate cannot pass 100 %)."""
-    # The first installment joined (one row at most: a number is charged once), not asked of
-    # each subscription in turn: a big producer has tens of thousands.
-    in_base = Q(first__paid_at__lt=month_start) & (
-        Q(ended_at__isnull=True) | Q(ended_at__gte=month_start)
-    )
-    canceled = Q(status__in=Subscription.CANCELED)
-    totals = (
-        Subscription.objects.filter(_of_producer(producer))
-        .annotate(first=FilteredRelation("recurrences", condition=Q(recurrences__number=1)))
-        .aggregate(
-            active=Count("pk", filter=Q(status=Subscription.Status.ACTIVE)),
-            overdue=Count("pk", filter=Q(status=Subscription.Status.OVERDUE)),
-            canceled=Count("pk", filter=canceled),
-            at_month_start=Count("pk", filter=in_base),
-            churned=Count("pk", filter=in_base & canceled & Q(ended_at__lte=now)),
-        )
-    )
-    return SubscriberFigures(**totals)
-
-
 @dataclass
 class CurrencyAmount:
     currency: str
@@ -182,58 +145,126 @@ class CurrencyAmount:
     count: int = 0
 
 
-def mrr_by_currency(*, producer: User) -> list[CurrencyAmount]:
-    """Monthly recurring revenue per currency: the plan price of every Active and Overdue
-    subscription (Overdue ones are still billed and retried; Initiated ones have not paid
-    yet; canceled, inactive and expired ones bill nothing more), normalised to a month. The
-    promotional first price is left out: MRR is what the plan brings each month once it runs.
-    One GROUP BY query; summed exactly and rounded (half up) once per currency."""
-    rows = (
-        Subscription.objects.filter(_of_producer(producer), status__in=Subscription.BILLABLE)
-        .values("product__currency", "plan__periodicity")
-        .annotate(price=Sum("plan__price_minor"), count=Count("pk"))
-        .order_by("product__currency", "plan__periodicity")
+@dataclass
+class ProducerFigures:
+    """The subscription figures of the producer dashboard, read together."""
+
+    subscribers: SubscriberFigures
+    mrr: list[CurrencyAmount]
+    recoverable: list[CurrencyAmount]
+
+
+# The three figures in one statement, written out: one pass over the producer's subscriptions,
+# one round trip, no ORM compilation. The dashboard reads them on every visit, and they follow
+# subscription and recurrence statuses (and the clock), which move no money: no ledger-keyed
+# cache can hold them. The statement counts the subscriptions per product, plan, status and the
+# two facts churn needs; producer_figures applies these rules to those few groups:
+#
+# Subscribers: Active, Overdue, and Canceled (by the customer, the seller or admin, ever) as
+# they are now. Churn this month: of the subscriptions active (Active or Overdue) when the local
+# month began — first installment paid before it and not ended before it — how many were
+# canceled since. An Expired subscription paid all its installments: it ended as sold, not
+# churned. A subscription started this month is not in the month's base, so its cancellation is
+# not churn either (the rate cannot pass 100 %). The first installment is joined (one row at
+# most: a number is charged once; migration 0009's index holds it), not asked of each
+# subscription in turn: a big producer has tens of thousands.
+#
+# MRR: the plan price of every Active and Overdue subscription (Overdue ones are still billed
+# and retried; Initiated ones have not paid yet; canceled, inactive and expired ones bill
+# nothing more), per currency and periodicity, normalised to a month in Python. The
+# promotional first price is left out: MRR is what the plan brings each month once it runs.
+#
+# Recoverable: the open recurrences (a retry scheduled, being charged, or a slip or debit
+# waiting) of Overdue subscriptions whose window has not closed (billing's WINDOW_DAYS after
+# the due date: after it the recurrence counts as unpaid). A first installment is not here:
+# the buyer retries it at checkout.
+_PRODUCER_FIGURES_SQL = """
+SELECT 'subscriptions', p.currency, pl.periodicity, g.status, g.in_base, g.ended, g.n,
+       g.n * pl.price_minor
+  FROM (SELECT s.product_id, s.plan_id, s.status,
+               coalesce(f.paid_at < %(month_start)s
+                        AND (s.ended_at IS NULL OR s.ended_at >= %(month_start)s), false)
+                 AS in_base,
+               coalesce(s.ended_at <= %(now)s, false) AS ended,
+               count(*) AS n
+          FROM {subscription} s
+          LEFT JOIN {recurrence} f ON f.subscription_id = s.id AND f.number = 1
+         WHERE s.product_id IN (SELECT id FROM {product} WHERE producer_id = %(producer)s)
+         GROUP BY 1, 2, 3, 4, 5) g
+  JOIN {product} p ON p.id = g.product_id
+  JOIN {plan} pl ON pl.id = g.plan_id
+ UNION ALL
+SELECT 'recoverable', p.currency, '', '', false, false, count(*), sum(r.amount_minor)::bigint
+  FROM {recurrence} r
+  JOIN {subscription} s ON s.id = r.subscription_id
+  JOIN {product} p ON p.id = s.product_id
+ WHERE p.producer_id = %(producer)s
+   AND s.status = %(overdue)s
+   AND r.status = ANY(%(open)s)
+   AND r.number > 1
+   AND r.window_closes_at > %(now)s
+ GROUP BY p.currency
+"""
+
+
+def producer_figures(*, producer: User, month_start: datetime, now: datetime) -> ProducerFigures:
+    """Subscribers and churn since `month_start` (the viewer's local month), MRR and
+    recoverable revenue per currency, in one query whatever the number of subscriptions: the
+    producer's subscriptions counted per product, plan, status, whether they were in the
+    month's base and whether they have ended, the rules applied to those few groups here.
+    MRR is summed exactly and rounded (half up) once per currency."""
+    sql = _PRODUCER_FIGURES_SQL.format(
+        subscription=Subscription._meta.db_table,
+        product=Product._meta.db_table,
+        plan=Plan._meta.db_table,
+        recurrence=Recurrence._meta.db_table,
     )
-    totals: dict[str, tuple[Fraction, int]] = {}
-    for row in rows:
-        monthly = Fraction(row["price"] * PERIODS_PER_YEAR[row["plan__periodicity"]], 12)
-        amount, count = totals.get(row["product__currency"], (Fraction(0), 0))
-        totals[row["product__currency"]] = (amount + monthly, count + row["count"])
-    return [
-        CurrencyAmount(currency=currency, amount_minor=_round_half_up(amount), count=count)
-        for currency, (amount, count) in sorted(totals.items())
-    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "producer": producer.pk,
+                "overdue": Subscription.Status.OVERDUE.value,
+                "open": [status.value for status in OPEN_RECURRENCES],
+                "month_start": month_start,
+                "now": now,
+            },
+        )
+        rows = cursor.fetchall()
+    counts = dict.fromkeys(("active", "overdue", "canceled", "at_month_start", "churned"), 0)
+    mrr: dict[str, tuple[Fraction, int]] = {}
+    recoverable = []
+    for part, currency, periodicity, status, in_base, ended, count, amount in rows:
+        if part == "recoverable":
+            recoverable.append(CurrencyAmount(currency=currency, amount_minor=amount, count=count))
+            continue
+        canceled = status in Subscription.CANCELED
+        if status == Subscription.Status.ACTIVE:
+            counts["active"] += count
+        elif status == Subscription.Status.OVERDUE:
+            counts["overdue"] += count
+        elif canceled:
+            counts["canceled"] += count
+        if in_base:
+            counts["at_month_start"] += count
+            if canceled and ended:
+                counts["churned"] += count
+        if status in Subscription.BILLABLE:
+            monthly = Fraction(amount * PERIODS_PER_YEAR[periodicity], 12)
+            total, billable = mrr.get(currency, (Fraction(0), 0))
+            mrr[currency] = (total + monthly, billable + count)
+    return ProducerFigures(
+        subscribers=SubscriberFigures(**counts),
+        mrr=[
+            CurrencyAmount(currency=currency, amount_minor=_round_half_up(total), count=count)
+            for currency, (total, count) in sorted(mrr.items())
+        ],
+        recoverable=sorted(recoverable, key=lambda item: item.currency),
+    )
 
 
 def _round_half_up(value: Fraction) -> int:
     return int((value * 2 + 1) // 2)
-
-
-def recoverable_by_currency(*, producer: User, now: datetime) -> list[CurrencyAmount]:
-    """Recoverable revenue per currency: the open recurrences (a retry scheduled, being
-    charged, or a slip or debit waiting) of Overdue subscriptions whose window has not closed
-    (billing's WINDOW_DAYS after the due date: after it the recurrence counts as unpaid). A
-    first installment is not here: the buyer retries it at checkout."""
-    rows = (
-        Recurrence.objects.filter(
-            subscription__product__producer=producer,
-            subscription__status=Subscription.Status.OVERDUE,
-            status__in=OPEN_RECURRENCES,
-            number__gt=1,
-            window_closes_at__gt=now,
-        )
-        .values("subscription__product__currency")
-        .annotate(amount=Sum("amount_minor"), count=Count("pk"))
-        .order_by("subscription__product__currency")
-    )
-    return [
-        CurrencyAmount(
-            currency=row["subscription__product__currency"],
-            amount_minor=row["amount"],
-            count=row["count"],
-        )
-        for row in rows
-    ]
 
 
 # What a buyer's dashboard lists first: subscriptions that still bill or wait for a payment.

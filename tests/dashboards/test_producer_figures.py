@@ -132,6 +132,11 @@ def subscription(plan, status=Subscription.Status.ACTIVE, **extra):
     return SubscriptionFactory(plan=plan, status=status, **extra)
 
 
+def figures_of(producer, *, month_start=None, now=None) -> selectors.ProducerFigures:
+    now = now or timezone.now()
+    return selectors.producer_figures(producer=producer, month_start=month_start or now, now=now)
+
+
 def test_mrr_normalises_each_plan_to_a_month():
     producer = UserFactory(validated=True)
     product = ProductFactory(producer=producer, subscription=True)
@@ -146,7 +151,7 @@ def test_mrr_normalises_each_plan_to_a_month():
     for periodicity, price in prices.items():
         subscription(PlanFactory(product=product, periodicity=periodicity, price_minor=price))
 
-    [mrr] = selectors.mrr_by_currency(producer=producer)
+    [mrr] = figures_of(producer).mrr
 
     assert (mrr.currency, mrr.amount_minor, mrr.count) == ("BRL", 5200 + 4990 + 3000 * 2 + 7000, 6)
 
@@ -166,7 +171,7 @@ def test_mrr_counts_active_and_overdue_subscriptions_only():
     ):
         subscription(plan, status)
 
-    [mrr] = selectors.mrr_by_currency(producer=producer)
+    [mrr] = figures_of(producer).mrr
 
     assert (mrr.amount_minor, mrr.count) == (2000, 2)
 
@@ -184,7 +189,7 @@ def test_mrr_is_summed_exactly_then_rounded_once_per_currency():
         subscription(weekly)
     subscription(euro)  # 6 / 12 = 0.5 → rounds half up to 1
 
-    mrr = selectors.mrr_by_currency(producer=producer)
+    mrr = figures_of(producer).mrr
 
     assert [(m.currency, m.amount_minor) for m in mrr] == [("BRL", 13), ("EUR", 1)]
 
@@ -202,8 +207,7 @@ def test_subscriber_counts_by_status():
     subscription(plan, Subscription.Status.EXPIRED)
     subscription(PlanFactory(), Subscription.Status.ACTIVE)  # another producer's
 
-    now = timezone.now()
-    figures = selectors.subscriber_figures(producer=producer, month_start=now, now=now)
+    figures = figures_of(producer).subscribers
 
     assert (figures.active, figures.overdue, figures.canceled) == (3, 2, 2)
 
@@ -234,9 +238,9 @@ def test_churn_is_cancellations_this_month_over_subscribers_at_its_start():
     late_february = dt.datetime(2026, 2, 28, 23, 30, tzinfo=SAO_PAULO)
     first_paid(subscription(plan, Subscription.Status.ACTIVE), late_february)
 
-    figures = selectors.subscriber_figures(
-        producer=producer, month_start=month_start, now=month_start + timedelta(days=10)
-    )
+    figures = figures_of(
+        producer, month_start=month_start, now=month_start + timedelta(days=10)
+    ).subscribers
 
     assert (figures.at_month_start, figures.churned) == (5, 1)
     assert figures.churn_percent == pytest.approx(20.0)
@@ -244,8 +248,7 @@ def test_churn_is_cancellations_this_month_over_subscribers_at_its_start():
 
 def test_churn_of_no_subscribers_is_no_figure():
     producer = UserFactory(validated=True)
-    now = timezone.now()
-    figures = selectors.subscriber_figures(producer=producer, month_start=now, now=now)
+    figures = figures_of(producer).subscribers
     assert figures.churn_percent is None and not figures.has_any
 
 
@@ -290,7 +293,7 @@ def test_recoverable_revenue_is_overdue_recurrences_still_in_their_window():
     recurrence(subscription(plan, "canceled_by_customer"))
     recurrence(subscription(PlanFactory(), "overdue"))
 
-    found = selectors.recoverable_by_currency(producer=producer, now=now)
+    found = figures_of(producer, now=now).recoverable
 
     assert [(r.currency, r.amount_minor, r.count) for r in found] == [
         ("BRL", 3 * 4990, 3),
@@ -312,5 +315,5 @@ def test_recoverable_revenue_ends_with_the_billing_window():
     inside = start_of(due) + timedelta(days=WINDOW_DAYS) - timedelta(seconds=1)
     closed = start_of(due) + timedelta(days=WINDOW_DAYS)
 
-    assert selectors.recoverable_by_currency(producer=producer, now=inside)[0].amount_minor == 1000
-    assert selectors.recoverable_by_currency(producer=producer, now=closed) == []
+    assert figures_of(producer, now=inside).recoverable[0].amount_minor == 1000
+    assert figures_of(producer, now=closed).recoverable == []

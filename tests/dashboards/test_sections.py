@@ -99,9 +99,10 @@ def test_producer_sees_a_cocreators_termination_request_with_the_link_to_answer_
 
 
 def reports_waiting(producer):
-    from coproduction.selectors import changes_waiting_for_producer
+    from coproduction.selectors import producer_waiting
 
-    return changes_waiting_for_producer(producer=producer)
+    since = timezone.now() - timedelta(days=30)
+    return producer_waiting(producer=producer, since=since, count=8).terminations
 
 
 def test_producer_sees_answers_to_their_requests_for_thirty_days(client):
@@ -187,9 +188,9 @@ def test_cocreator_contracts_show_their_end_dates_active_first(client):
     ended = ContractFactory(cocreator=cocreator, ended=True, product__name="Over")
     ContractFactory(cocreator=cocreator, declined=True, product__name="Declined one")
 
-    from coproduction.selectors import contracts_of_cocreator
+    from coproduction.selectors import cocreator_waiting
 
-    assert list(contracts_of_cocreator(cocreator=cocreator)) == [dated, eternal, ended]
+    assert cocreator_waiting(cocreator=cocreator, count=8).contracts == [dated, eternal, ended]
     html = html_of(client, cocreator)
     assert "Until May 31, 2030" in html and "Eternal" in html
     assert "Declined one" not in html
