@@ -134,6 +134,11 @@ def pages(people) -> list[tuple[str, str, str]]:
         ("co-productions list", "producer", reverse("coproduction:index")),
         ("product's contracts", "producer", reverse("coproduction:product", args=[people.course])),
         ("I am a cocreator", "cocreator", reverse("coproduction:cocreator")),
+        (
+            "confirmed co-productions",
+            "cocreator",
+            reverse("coproduction:cocreator") + "?tab=confirmed",
+        ),
         ("Change History", "cocreator", reverse("coproduction:history", args=[people.contract])),
         ("My purchases", "buyer", reverse("products:purchases")),
         ("My subscriptions", "buyer", reverse("subscriptions:mine")),

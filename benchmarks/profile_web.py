@@ -3,14 +3,19 @@ through Django's test client on the bench-web data set (production settings), pr
 request and queries per request; `--profile NAME` prints cProfile's top functions for one page.
 
 Usage: .venv/bin/python benchmarks/profile_web.py [--scale 10] [--n 50] [--only A,B]
-[--profile "Sales"]. The data set must exist (make bench-web builds it)."""
+[--profile "Sales"] [--dump DIR]. `--dump` writes each page's HTML (CSRF tokens blanked) to
+DIR/<page>.html, to compare a change's pages with the code before it byte for byte (run it
+from a worktree of the old commit too, then `diff -r`). The data set must exist (make
+bench-web builds it)."""
 
 import argparse
 import cProfile
 import os
 import pstats
+import re
 import sys
 import time
+from pathlib import Path
 
 import bench_web
 from _setup import django_on_bench_database
@@ -25,6 +30,7 @@ def main(argv=None) -> None:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--callers", default="", help="who calls the functions matching this")
+    parser.add_argument("--dump", default="", help="write each page's HTML into this folder")
     args = parser.parse_args(argv)
     url = bench_web.database_url(args.scale)
     env = bench_web.server_env(url)
@@ -70,6 +76,12 @@ def main(argv=None) -> None:
         for _ in range(3):
             response = client.get(path)
             assert response.status_code == 200, (name, response.status_code)
+        if args.dump:
+            html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "csrf", response.text)
+            html = re.sub(r'"X-CSRFToken": "[^"]*"', "csrf", html)
+            html = re.sub(r'name="checkout_key" value="[^"]*"', "checkout_key", html)
+            Path(args.dump).mkdir(parents=True, exist_ok=True)
+            Path(args.dump, f"{name}.html").write_text(html)
         captured = []
 
         def record(execute, sql, params, many, context, captured=captured):

@@ -166,6 +166,7 @@ TEMPLATES = [
         "APP_DIRS": False,
         "OPTIONS": {
             "environment": "config.jinja.environment",
+            "context_processors": ["config.jinja.csrf_fields"],
             "autoescape": True,
             "trim_blocks": True,
             "lstrip_blocks": True,

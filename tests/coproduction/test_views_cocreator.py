@@ -98,6 +98,16 @@ def test_confirmed_rows_offer_history_and_only_active_ones_request_end(client, m
     assert reverse("coproduction:accept", args=[active.pk]) not in page
 
 
+def test_confirmed_rows_show_the_status_and_each_change_awaiting_approval(client, me, active):
+    make_change(active)
+
+    page = text(tab(client, "confirmed"))
+
+    assert '<span class="badge badge-contract-active">Active</span>' in page
+    assert "Commission percentage: pending approval" in page
+    assert 'title="Requested by Paula Producer"' in page
+
+
 def test_an_unknown_tab_falls_back_to_invitations(client, invitation):
     response = tab(client, "nonsense")
 
