@@ -780,19 +780,31 @@ def newest_sale_ids(*, user: User, role: str, products: list[Product], counted: 
             return counted
     elif role != PRODUCER:
         return counted
-    return NewestSaleIds(product_ids=[product.pk for product in products], counted=counted)
+    return NewestSaleIds(user=user, product_ids=[product.pk for product in products])
 
 
 class NewestSaleIds:
     """Counted sales of some products, ids newest first, sliced as a paginator does: the
     newest `offset + limit` of each product through its index, merged (LATERAL)."""
 
-    def __init__(self, *, product_ids: list[int], counted: QuerySet):
+    def __init__(self, *, user: User, product_ids: list[int]):
+        self.user = user
         self.product_ids = product_ids
-        self.counted = counted  # the same sales as a queryset: their count
 
     def count(self) -> int:
-        return self.counted.count()
+        # The rows __getitem__ lists, counted by product, and kept under the viewer's ledger
+        # stamp (above): each new sale pays the producer, and each cocreator these lists are
+        # for, in the transaction that counts it. Counting a big producer's 23 000 sales took
+        # 8-13 ms of every visit; a page of the list reads them fresh all the same.
+        products = ",".join(map(str, sorted(self.product_ids)))
+        return _cached(
+            "sale-count",
+            self.user,
+            (products,),
+            lambda: Sale.objects.filter(
+                product_id__in=self.product_ids, status__in=Sale.COUNTED
+            ).count(),
+        )
 
     def __len__(self) -> int:
         return self.count()

@@ -2,7 +2,7 @@
 subscribers, churn, recoverable revenue; a buyer's subscriptions and payments to make)."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -20,7 +20,9 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -83,18 +85,42 @@ RECENT_CHARGES = 12
 
 
 def subscribers_for_product(*, product, status: str = "") -> QuerySet[Subscription]:
-    """`recent_recurrences`: each subscription's latest RECENT_CHARGES charges, newest first
-    (one query for the page, a window per subscription)."""
-    queryset = product.subscriptions.select_related("buyer", "plan").prefetch_related(
-        Prefetch(
-            "recurrences",
-            queryset=Recurrence.objects.order_by("-number")[:RECENT_CHARGES],
-            to_attr="recent_recurrences",
-        )
-    )
+    """A product's subscriptions, newest first, with their buyer and plan (recent_charges
+    reads a page's charges)."""
+    queryset = product.subscriptions.select_related("buyer", "plan")
     if status:
         queryset = queryset.filter(status=status)
     return queryset.order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """A charge as a subscriber's row shows it."""
+
+    number: int
+    status: str
+    due_date: date
+
+
+def recent_charges(subscription_ids) -> dict[int, list[Charge]]:
+    """Each subscription's latest RECENT_CHARGES charges, oldest of them first: one query for
+    a page of subscribers, a window per subscription, and only what a row shows (300 model
+    instances with their timestamps were a third of the page's time)."""
+    latest = (
+        Recurrence.objects.filter(subscription_id__in=subscription_ids)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("subscription_id")], order_by=F("number").desc()
+            )
+        )
+        .filter(rank__lte=RECENT_CHARGES)
+        .order_by("subscription_id", "number")
+        .values_list("subscription_id", "number", "status", "due_date")
+    )
+    charges: dict[int, list[Charge]] = {pk: [] for pk in subscription_ids}
+    for subscription_id, number, status, due_date in latest:
+        charges[subscription_id].append(Charge(number, status, due_date))
+    return charges
 
 
 # ------------------------------------------------------------------------------ dashboards
