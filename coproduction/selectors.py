@@ -354,9 +354,11 @@ def share_preview(
     fee_percent, fee_fixed = platform_fee_settings(currency)
     others = [c for c in contracts if contract is None or c.pk != contract.pk]
 
+    alternatives = [possible_terms(c) for c in others]
+
     def lines(kind, affiliate_percent: Decimal | None) -> list[PreviewLine]:
         mine = terms.percent_for(kind) if terms else Decimal(0)
-        other = sum((largest_percent(possible_terms(c), kind) for c in others), Decimal(0))
+        other = sum((largest_percent(terms_of, kind) for terms_of in alternatives), Decimal(0))
         cocreators = [("this", mine)]
         if other:
             cocreators.append(("others", other))
