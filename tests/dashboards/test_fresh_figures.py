@@ -19,7 +19,7 @@ from subscriptions.models import Recurrence, Subscription
 from subscriptions.services.lifecycle import subscription_cancel
 from tests.coproduction.factories import ChangeRequestFactory, ContractFactory, terms_of_use
 from tests.dashboards.builders import first_paid, paid, recurrence
-from tests.factories import PlanFactory, ProductFactory, UserFactory
+from tests.factories import AccountValidationFactory, PlanFactory, ProductFactory, UserFactory
 from tests.sales.test_earnings import worked_case
 from tests.subscriptions.factories import SubscriptionFactory
 
@@ -202,13 +202,7 @@ def test_the_validation_is_read_with_the_roles(client):
     """The roles' query brings the validation request: the page does not ask for it again."""
     producer = UserFactory()
     ProductFactory(producer=producer)
-    AccountValidation.objects.create(
-        user=producer,
-        legal_name="Ana",
-        country="BR",
-        tax_document="390.533.447-05",
-        status=AccountValidation.Status.REJECTED,
-    )
+    AccountValidationFactory(user=producer, rejected=True)
 
     html, sqls = page(client, producer)
 
