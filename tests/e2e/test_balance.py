@@ -196,3 +196,27 @@ def test_a_cocreator_withdraws_and_the_payout_is_confirmed(page, browser, live_s
     expect(page.locator("main")).to_contain_text("R$56.33")
     expect(page.locator("main")).to_contain_text("R$3.67")
     assert blocked == []
+
+
+def test_amounts_in_the_millions_stay_whole_on_a_phone(browser, live_server, shot):
+    """At 390 px each figure is one line under or beside its label: an amount in the millions
+    of pesos is never cut in two (it was, in two columns of tiles: "COP 98,765,43 / 2.10")."""
+    producer = UserFactory(email="paula@example.com", validated=True)
+    product = ProductFactory(producer=producer, price_minor=98_765_432_10, currency="COP")
+    buy(product)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    login(page, "paula@example.com", PASSWORD)
+    page.goto("/balance/")
+    figure = page.locator("#balance-cop-pending .earnings-total-net")
+    expect(figure).to_be_visible()
+    shot(page, "balance-phone-millions")
+    lines = figure.evaluate(
+        "el => Math.round(el.getBoundingClientRect().height"
+        " / parseFloat(getComputedStyle(el).lineHeight || 0) || 0)"
+    )
+    box, card = figure.bounding_box(), page.locator("#balance-cop-pending").bounding_box()
+    assert lines <= 1, f"the amount takes {lines} lines"
+    assert box["x"] + box["width"] <= card["x"] + card["width"]
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    context.close()

@@ -41,6 +41,9 @@ def world():
         cocreator__full_name="Maria Fernanda Albuquerque de Souza",
         affiliate_commission_percent=15,
     )
+    # An earlier change the producer asked for: its short email leaves the long column name
+    # "User responsible for the change" as the taller half of its cell on a phone.
+    ChangeRequestFactory(contract=contract, refused=True)
     ChangeRequestFactory(contract=contract, by_cocreator=True)
     ContractFactory(product=course, cocreator__email="pending.invite@example.com")
 
@@ -78,6 +81,32 @@ def world():
 ROW_ACTIONS = "td.actions summary, td.actions a, td.actions button"
 
 
+# At phone width each cell shows its column's name (data-label) beside its value: a label that
+# wraps onto more lines than its value has ("User responsible for the change") must make its
+# cell taller, not run into the next cell. The label is a pseudo-element, so it is measured as
+# a copy with its computed font, width and case.
+LABELS_OUTSIDE_THEIR_CELLS = """() => {
+    const bad = [];
+    for (const td of document.querySelectorAll('.table-stack td[data-label]')) {
+        const label = getComputedStyle(td, '::before');
+        if (!td.offsetParent || label.content === 'none' || !td.dataset.label) continue;
+        const copy = document.createElement('div');
+        for (const name of ['font', 'letterSpacing', 'textTransform', 'lineHeight', 'width',
+                            'overflowWrap', 'marginTop']) copy.style[name] = label[name];
+        copy.style.position = 'absolute';
+        copy.style.visibility = 'hidden';
+        copy.textContent = td.dataset.label;
+        document.body.appendChild(copy);
+        const needed = copy.getBoundingClientRect().height + parseFloat(label.marginTop)
+            + parseFloat(getComputedStyle(td).paddingTop);
+        copy.remove();
+        const height = td.getBoundingClientRect().height;
+        if (height + 1 < needed) bad.push(`${td.dataset.label}: ${height} < ${needed}`);
+    }
+    return bad;
+}"""
+
+
 def assert_fits(page, name: str, shot, *, actions: str | None = ROW_ACTIONS) -> None:
     """No sideways scroll, and every action cell's controls are inside the viewport."""
     page.wait_for_load_state("load")
@@ -85,6 +114,8 @@ def assert_fits(page, name: str, shot, *, actions: str | None = ROW_ACTIONS) -> 
     scroll = page.evaluate("document.scrollingElement.scrollWidth")
     shot(page, name)
     assert scroll <= width, f"{name}: page scrolls sideways ({scroll} > {width})"
+    overlaps = page.evaluate(LABELS_OUTSIDE_THEIR_CELLS)
+    assert not overlaps, f"{name}: labels run past their cells: {overlaps}"
     if actions is None:
         return
     controls = page.locator(actions)
