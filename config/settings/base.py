@@ -166,13 +166,16 @@ TEMPLATES = [
         "APP_DIRS": False,
         "OPTIONS": {
             "environment": "config.jinja.environment",
-            "context_processors": ["config.jinja.csrf_fields"],
+            "context_processors": ["config.jinja.row_helpers"],
             "autoescape": True,
             "trim_blocks": True,
             "lstrip_blocks": True,
         },
     },
 ]
+
+# Form widgets render with Django's own Jinja2 templates where it has them (config/forms.py).
+FORM_RENDERER = "config.forms.FormRenderer"
 
 # PostgreSQL everywhere. DATABASE_URL names the server; unset, the embedded cluster in var/pg
 # that `python -m config.devdb` starts for `make run` and `make test` (config/devdb.py).
