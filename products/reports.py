@@ -897,6 +897,70 @@ def sale_splits(sale_ids: Iterable[int]) -> dict[int, list[SplitLine]]:
     return {sale_id: [lines[n] for n in sorted(lines)] for sale_id, lines in by_sale.items()}
 
 
+# A sale's split as the Sales page shows it: more cocreators than this are one line with their
+# count and total (the CSV and the API keep each one's share; 30 lines a sale made a page of 50
+# sales unreadable and slow).
+SPLIT_COCREATOR_LINES = 3
+
+_GROUPED_SPLITS = """
+WITH lines AS (
+    SELECT sale_id, line, min(role) AS role, min(beneficiary_id) AS beneficiary_id,
+           coalesce(sum(amount_minor) FILTER (WHERE entry_type = %(split)s), 0) AS gross,
+           coalesce(sum(amount_minor) FILTER (WHERE entry_type <> %(split)s), 0) AS reversed
+      FROM {ledger}
+     WHERE sale_id = ANY(%(sales)s)
+     GROUP BY sale_id, line
+), counted AS (
+    SELECT lines.*,
+           count(*) FILTER (WHERE role = %(cocreator)s) OVER (PARTITION BY sale_id) AS cocreators
+      FROM lines
+), grouped AS (
+    SELECT sale_id, role, min(line) AS line, count(*) AS lines,
+           sum(gross)::bigint AS gross, sum(reversed)::bigint AS reversed,
+           CASE WHEN count(*) = 1 THEN min(beneficiary_id) END AS beneficiary_id
+      FROM counted
+     GROUP BY sale_id, role,
+              CASE WHEN role = %(cocreator)s AND cocreators > %(most)s THEN -1 ELSE line END
+)
+SELECT grouped.sale_id, grouped.role, grouped.lines, grouped.gross, grouped.reversed,
+       coalesce({user}.email, '')
+  FROM grouped LEFT JOIN {user} ON {user}.id = grouped.beneficiary_id
+ ORDER BY grouped.sale_id, grouped.line
+"""
+
+
+def grouped_sale_splits(sale_ids: Iterable[int]) -> dict[int, list[SplitLine]]:
+    """sale_splits with the cocreators of a sale that has more than SPLIT_COCREATOR_LINES of
+    them summed into one line ("30 cocreators", at the place of the first), in SQL: a page of
+    50 such sales reads ~200 lines instead of ~1 700 entries."""
+    from django.db import connection
+
+    labels = {role.value: str(role.label) for role in LedgerEntry.Role}
+    sql = _GROUPED_SPLITS.format(
+        ledger=connection.ops.quote_name(LedgerEntry._meta.db_table),
+        user=connection.ops.quote_name(User._meta.db_table),
+    )
+    params = {
+        "sales": list(sale_ids),
+        "split": SPLIT,
+        "cocreator": COCREATOR,
+        "most": SPLIT_COCREATOR_LINES,
+    }
+    by_sale: dict[int, list[SplitLine]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for sale_id, role, count, gross, reversed_, email in cursor.fetchall():
+            if count > 1:
+                label = ngettext("%(count)s cocreator", "%(count)s cocreators", count) % {
+                    "count": count
+                }
+            else:
+                label = labels[role]
+            line = SplitLine(role=role, label=label, email=email, gross=gross, reversed=reversed_)
+            by_sale.setdefault(sale_id, []).append(line)
+    return by_sale
+
+
 # Sales whose splits are read in one query (a page is one chunk, the CSV streams chunks).
 SPLIT_CHUNK = 2000
 
@@ -912,11 +976,13 @@ def _chunks(items: Iterable, size: int) -> Iterable[list]:
         yield chunk
 
 
-def sale_rows(sales: Iterable[Sale], *, role: str) -> Iterable[SaleRow]:
-    """Rows for the page or the CSV; lazy, so a CSV export streams."""
+def sale_rows(sales: Iterable[Sale], *, role: str, grouped: bool = False) -> Iterable[SaleRow]:
+    """Rows for the page (grouped: its cocreators as grouped_sale_splits sums them) or the CSV;
+    lazy, so a CSV export streams."""
     if role == PRODUCER:
+        read = grouped_sale_splits if grouped else sale_splits
         for chunk in _chunks(sales, SPLIT_CHUNK):
-            splits = sale_splits(sale.pk for sale in chunk)
+            splits = read(sale.pk for sale in chunk)
             for sale in chunk:
                 yield SaleRow(sale=sale, role=role, split=splits.get(sale.pk, []))
         return

@@ -9,11 +9,10 @@ from functools import cache
 from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from accounts.locales import format_moment
@@ -67,7 +66,11 @@ def sales(request):
         "products": products,
         "product": product,
         "page": page,
-        "rows": _shown(reports.sale_rows(_page_sales(queryset, page.object_list, role), role=role)),
+        "rows": _shown(
+            reports.sale_rows(
+                _page_sales(queryset, page.object_list, role), role=role, grouped=True
+            )
+        ),
     }
     return render_page_or_partial(request, "products/sales.html", "sales-table", context)
 
@@ -107,18 +110,23 @@ class ShownRow:
 
 
 def _shown(rows: Iterable[reports.SaleRow]) -> list[ShownRow]:
-    # Each amount is formatted once per page (a split repeats the same few amounts).
+    # Each amount is formatted once per page (a split repeats the same few amounts), and the
+    # words and the language every row uses are looked up once.
     money = cache(format_money)
+    language = translation.get_language()
+    words = _SplitWords(
+        you=escape(_("You (producer)")), was=_("%(reversed)s reversed (was %(gross)s)")
+    )
     shown = []
     for row in rows:
         sale = row.sale
         item = ShownRow(
             row=row,
-            paid_at=format_moment(sale.paid_at),
+            paid_at=format_moment(sale.paid_at, locale=language),
             refunded=money(sale.refunded_minor, sale.currency) if sale.refunded_minor else "",
         )
         if row.role == reports.PRODUCER:
-            item.split = _split_list(row.split, sale.currency, money)
+            item.split = _split_list(row.split, sale.currency, money, words)
         else:
             item.gross = money(row.share.gross, sale.currency)
             item.reversed = money(row.share.reversed, sale.currency)
@@ -127,34 +135,18 @@ def _shown(rows: Iterable[reports.SaleRow]) -> list[ShownRow]:
     return shown
 
 
-# More cocreators than this on a sale are shown as one line with their total (the CSV and the
-# API keep each one's share): 30 lines a sale made a page of 50 sales unreadable and slow.
-SPLIT_COCREATOR_LINES = 3
+@dataclass(frozen=True)
+class _SplitWords:
+    you: str
+    was: str
 
 
-def _grouped(lines: list[reports.SplitLine]) -> list[reports.SplitLine]:
-    cocreators = [line for line in lines if line.role == reports.COCREATOR]
-    if len(cocreators) <= SPLIT_COCREATOR_LINES:
-        return lines
-    count = len(cocreators)
-    together = reports.SplitLine(
-        role=reports.COCREATOR,
-        label=ngettext("%(count)s cocreator", "%(count)s cocreators", count) % {"count": count},
-        email="",
-        gross=sum(line.gross for line in cocreators),
-        reversed=sum(line.reversed for line in cocreators),
-    )
-    first = lines.index(cocreators[0])
-    others = [line for line in lines if line.role != reports.COCREATOR]
-    return [*others[:first], together, *others[first:]]
-
-
-def _split_list(lines: list[reports.SplitLine], currency: str, money) -> SafeString:
+def _split_list(
+    lines: list[reports.SplitLine], currency: str, money, words: _SplitWords
+) -> SafeString:
     """The split's lines as the list items of the Sales page: the markup the template would
     write, built here in one pass."""
-    lines = _grouped(lines)
-    you = escape(_("You (producer)"))
-    was = _("%(reversed)s reversed (was %(gross)s)")
+    you, was = words.you, words.was
     items = []
     for line in lines:
         who = you if line.role == reports.PRODUCER else escape(line.label)
