@@ -146,13 +146,28 @@ def _month(value) -> date:
     return (value.date() if isinstance(value, datetime) else value).replace(day=1)
 
 
-def format_day(value, *, locale: str | None = None) -> str:
-    """'Jan 31, 2027' (en), '31 de jan. de 2027' (pt-BR), '31 ene 2027' (es)."""
+def day_formatter(*, locale: str | None = None):
+    """format_day for many values, with the language (`locale`, else the active one) and the
+    active time zone looked up once: a list of 50 rows writes hundreds of dates, and each
+    lookup is a thread-local read."""
+    babel = babel_locale(locale)
+    zone = timezone.get_current_timezone()
+    return lambda value: _day_text(value, babel, zone)
+
+
+def _day_text(value, babel: Locale, zone) -> str:
     if value is None or value == "":
         return ""
-    value = _as_local(value)
-    day = value.date() if isinstance(value, datetime) else value
-    return _skeleton("yMMMd", day, babel_locale(locale))
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = value.astimezone(zone or timezone.get_current_timezone())
+        value = value.date()
+    return _skeleton("yMMMd", value, babel)
+
+
+def format_day(value, *, locale: str | None = None) -> str:
+    """'Jan 31, 2027' (en), '31 de jan. de 2027' (pt-BR), '31 ene 2027' (es)."""
+    return _day_text(value, babel_locale(locale), None)
 
 
 def format_day_short(value, *, locale: str | None = None) -> str:
@@ -164,12 +179,27 @@ def format_day_short(value, *, locale: str | None = None) -> str:
     return _skeleton("MMMd", day, babel_locale(locale))
 
 
+def moment_formatter(*, locale: str | None = None):
+    """format_moment for many values, the language and the zone looked up once (day_formatter)."""
+    babel = babel_locale(locale)
+    zone = timezone.get_current_timezone()
+
+    def moment(value) -> str:
+        if value is None or value == "":
+            return ""
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            value = value.astimezone(zone)
+        return f"{_day_text(value, babel, zone)} {value:%H:%M}"
+
+    return moment
+
+
 def format_moment(value, *, locale: str | None = None) -> str:
     """A date and a 24-hour time in the active zone: 'Jan 31, 2027 22:30'."""
     if value is None or value == "":
         return ""
     value = _as_local(value)
-    return f"{format_day(value, locale=locale)} {value:%H:%M}"
+    return f"{_day_text(value, babel_locale(locale), None)} {value:%H:%M}"
 
 
 def format_month(value, *, locale: str | None = None) -> str:

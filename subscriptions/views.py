@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.exceptions import DomainError
 from accounts.guards import validated_account_required
-from accounts.locales import format_day
+from accounts.locales import day_formatter
 from config.feedback import act
 from config.htmx import redirect_page, render_page_or_partial
 from config.paginate import paginate
@@ -206,23 +206,25 @@ def subscribers(request, pk: int):
     charges = selectors.recent_charges(ids)
     labels = {value: str(label) for value, label in Recurrence.Status.choices}
     title = _("#%(number)s due %(date)s")
-    rows = [_subscriber_row(by_pk[pk], charges[pk], labels, title) for pk in ids]
+    day = day_formatter()
+    rows = [_subscriber_row(by_pk[pk], charges[pk], labels, title, day) for pk in ids]
     context = {"product": product, "form": form, "page": page, "subscriptions": rows}
     return render_page_or_partial(
         request, "subscriptions/subscribers.html", "subscriber-list", context
     )
 
 
-def _subscriber_row(subscription: Subscription, charges, labels: dict, title: str) -> dict:
+def _subscriber_row(subscription: Subscription, charges, labels: dict, title: str, day) -> dict:
     """What a row of the subscriber list shows, dates and labels written out here: 50 rows of
     up to 12 charges each are too many filter calls and includes for the template. `labels`
-    are the charge statuses' and `title` a charge's tooltip, translated once for the page."""
+    are the charge statuses' and `title` a charge's tooltip, translated once for the page;
+    `day` writes a date (accounts.locales.day_formatter, set up once for the page)."""
     plan = subscription.plan
     periodicity = plan.get_periodicity_display()
     status = subscription.get_status_display()
     return {
         "subscription": subscription,
-        "since": format_day(subscription.created_at),
+        "since": day(subscription.created_at),
         "plan": plan.name
         if plan.name.lower() == str(periodicity).lower()
         else f"{plan.name} · {periodicity}",
@@ -230,7 +232,7 @@ def _subscriber_row(subscription: Subscription, charges, labels: dict, title: st
         "reason": subscription.end_reason_display
         if subscription.end_reason and subscription.end_reason_display != status
         else "",
-        "next_charge": format_day(subscription.next_charge_date)
+        "next_charge": day(subscription.next_charge_date)
         if subscription.can_cancel and subscription.next_charge_date
         else "",
         "charges": [
@@ -238,7 +240,7 @@ def _subscriber_row(subscription: Subscription, charges, labels: dict, title: st
                 "status": charge.status,
                 "label": labels.get(charge.status, charge.status),
                 "number": charge.number,
-                "title": title % {"number": charge.number, "date": format_day(charge.due_date)},
+                "title": title % {"number": charge.number, "date": day(charge.due_date)},
             }
             for charge in charges
         ],

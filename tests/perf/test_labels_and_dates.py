@@ -70,3 +70,29 @@ def test_the_date_functions_take_a_language_code_as_before():
     assert format_day(day, locale="pt-br") == "31 de jan. de 2027"
     assert format_day(day, locale="es") == "31 ene 2027"
     assert format_month(day, locale="pt-br") == "janeiro de 2027"
+
+
+def test_row_fragments_write_dates_as_format_day_and_format_moment_in_the_readers_zone():
+    """The `day` and `moment` filters of a Jinja2 fragment use formatters set up once per
+    render (config.jinja.row_helpers, accounts.locales.day_formatter): the same text as
+    format_day and format_moment, in the language and time zone of the render, with or
+    without a request."""
+    from django.template import engines
+    from django.test import RequestFactory
+
+    from accounts.locales import format_moment
+
+    fragment = engines["jinja2"].from_string("{{ when|day }}|{{ when|moment }}|{{ on|day }}")
+    late = datetime(2026, 12, 1, 1, 30, tzinfo=ZoneInfo("UTC"))  # Nov 30 in São Paulo
+    values = {"when": late, "on": date(2027, 1, 31)}
+    for language, zone in (("pt-br", "America/Sao_Paulo"), ("en", "UTC"), ("es", "Asia/Tokyo")):
+        with translation.override(language), timezone.override(ZoneInfo(zone)):
+            expected = f"{format_day(late)}|{format_moment(late)}|{format_day(values['on'])}"
+            with_request = fragment.render({**values}, request=RequestFactory().get("/"))
+            assert with_request == expected
+            assert fragment.render({**values}) == expected
+    with translation.override("pt-br"), timezone.override(ZoneInfo("America/Sao_Paulo")):
+        assert (
+            fragment.render({**values})
+            == "30 de nov. de 2026|30 de nov. de 2026 22:30|31 de jan. de 2027"
+        )
