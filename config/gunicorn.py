@@ -3,6 +3,7 @@ config.wsgi`): its own error and access logs go through config.logs like the app
 in production, LOG_FORMAT=text for readable ones), each access line with the request id the app
 answered with (X-Request-ID), its status and its duration. Responses carry no Server header."""
 
+import gc
 import os
 
 from gunicorn.http import wsgi
@@ -31,6 +32,22 @@ logconfig_dict["loggers"] |= {
     "gunicorn.error": {"level": "INFO", "propagate": True},
     "gunicorn.access": {"level": "INFO", "propagate": True},
 }
+
+
+# The garbage collector: a worker's modules, models and URL patterns, loaded once, are set aside
+# (gc.freeze) so that no collection walks them again, and the youngest generation is collected
+# after 5 000 new objects instead of 700: a page that builds 50 rows of model instances and
+# dicts triggered a collection every few hundred microseconds, ~3 ms of a 25 ms request
+# (benchmarks/profile_web.py; ~1.3 ms with these). GC_THRESHOLD="" keeps Python's defaults.
+GC_THRESHOLD = os.environ.get("GC_THRESHOLD", "5000,10,10")
+
+
+def post_worker_init(worker):
+    """gunicorn's hook, in each worker once the application is loaded."""
+    if GC_THRESHOLD:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*(int(part) for part in GC_THRESHOLD.split(",")))
 
 
 class _ResponseWithoutServer(wsgi.Response):

@@ -49,3 +49,22 @@ def server_side_cursors_disabled(**env) -> str:
 def test_server_side_cursors_can_be_turned_off_for_pgbouncer():
     assert server_side_cursors_disabled() == "False"
     assert server_side_cursors_disabled(DB_DISABLE_SERVER_SIDE_CURSORS="1") == "True"
+
+
+def test_each_gunicorn_worker_sets_its_loaded_code_aside_from_the_garbage_collector():
+    import gc
+
+    saved = gc.get_threshold()
+    try:
+        before = gc.get_freeze_count()
+        gunicorn_config()["post_worker_init"](worker=None)
+        assert gc.get_threshold() == (5000, 10, 10)
+        assert gc.get_freeze_count() > before
+        gc.unfreeze()
+        gc.set_threshold(*saved)
+        gunicorn_config(GC_THRESHOLD="")["post_worker_init"](worker=None)
+        assert gc.get_threshold() == saved
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
