@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+from markupsafe import Markup, escape
 
 from accounts.exceptions import DomainError
 from accounts.guards import validated_account_required
@@ -235,15 +236,16 @@ def _subscriber_row(subscription: Subscription, charges, labels: dict, title: st
         "next_charge": day(subscription.next_charge_date)
         if subscription.can_cancel and subscription.next_charge_date
         else "",
-        "charges": [
-            {
-                "status": charge.status,
-                "label": labels.get(charge.status, charge.status),
-                "number": charge.number,
-                "title": title % {"number": charge.number, "date": day(charge.due_date)},
-            }
-            for charge in charges
-        ],
+        # The badges written out here, escaped as the fragment would (markupsafe): up to 12
+        # a row, 600 a page, were most of the fragment's work.
+        "charges": Markup(
+            "".join(
+                f'<span class="badge badge-recurrence-{escape(charge.status)}" '
+                f'title="{escape(title % {"number": charge.number, "date": day(charge.due_date)})}"'
+                f">#{charge.number} {escape(labels.get(charge.status, charge.status))}</span> "
+                for charge in charges
+            )
+        ),
     }
 
 
