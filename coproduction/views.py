@@ -2,6 +2,7 @@
 (Products > My Products > I am a cocreator), the shared Change History, and emailed links."""
 
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -361,7 +362,16 @@ def _history_context(request, contract: Contract) -> dict:
         "events_page": events_page,
         "events": events_page.object_list,
         "is_producer": request.user.pk == contract.product.producer_id,
+        # An answer posted from a later page comes back to that page (and the events' page).
+        "pages_query": _pages_query(changes_page.number, events_page.number),
     }
+
+
+def _pages_query(changes: int, events: int) -> str:
+    """'?page=2&events_page=3' for the pages past the first, '' when both are the first."""
+    pages = (("page", changes), ("events_page", events))
+    kept = {name: number for name, number in pages if number > 1}
+    return f"?{urlencode(kept)}" if kept else ""
 
 
 @validated_account_required
@@ -393,14 +403,12 @@ def change_answer(request, pk: int, change_pk: int, action: str):
     service, done = CHANGE_ACTIONS[action]
     act(request, lambda: service(change=change, actor=request.user), done)
     contract.refresh_from_db()
+    context = _history_context(request, contract)
     if request.htmx:
         return render_page_or_partial(
-            request,
-            "coproduction/history.html",
-            "change-history",
-            _history_context(request, contract),
+            request, "coproduction/history.html", "change-history", context
         )
-    return redirect("coproduction:history", pk=contract.pk)
+    return redirect(reverse("coproduction:history", args=[contract.pk]) + context["pages_query"])
 
 
 @login_required

@@ -398,3 +398,61 @@ def test_the_detail_of_a_termination_says_who_asked(client, contract, producer, 
     )
 
     assert "carl@example.com asked to end this co-production" in page
+
+
+# ------------------------------------------------------------- answers from a later page
+
+
+def _pending_on_page_two(contract):
+    """A pending change older than 50 answered ones: Change History lists it on page 2."""
+    from datetime import timedelta
+
+    start = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    pending = make_change(contract, requested_at=start)
+    ChangeRequest.objects.bulk_create(
+        ChangeRequest(
+            contract=contract,
+            kind=ChangeRequest.Kind.CHANGE,
+            status=ChangeRequest.Status.REFUSED,
+            before={"commission_percent": "10.00"},
+            after={"commission_percent": "15.00"},
+            requested_by=contract.product.producer,
+            requested_at=start + timedelta(days=n + 1),
+            responded_at=start + timedelta(days=n + 1, hours=1),
+            responded_by=contract.cocreator,
+        )
+        for n in range(50)
+    )
+    return pending
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_an_answer_from_page_two_comes_back_to_page_two(client, contract, cocreator, htmx):
+    pending = _pending_on_page_two(contract)
+    client.force_login(cocreator)
+    page_two = client.get(history_url(contract), {"page": 2})
+    html = page_two.content.decode()
+    posted_to = answer_url(pending, "refuse") + "?page=2"
+    assert f'action="{posted_to}"' in html  # the form keeps the page it is on
+
+    headers = HTMX if htmx else {}
+    response = client.post(posted_to, **headers)
+
+    pending.refresh_from_db()
+    assert pending.status == ChangeRequest.Status.REFUSED
+    if htmx:
+        assert response.status_code == 200
+        assert response.context["page"].number == 2
+        assert f'id="change-{pending.pk}"' in response.content.decode()
+    else:
+        assert response.status_code == 302
+        assert response.url == history_url(contract) + "?page=2"
+
+
+def test_an_answer_from_page_one_keeps_the_plain_address(client, contract, cocreator):
+    pending = make_change(contract)
+    client.force_login(cocreator)
+    html = client.get(history_url(contract)).content.decode()
+    assert f'action="{answer_url(pending, "refuse")}"' in html
+    response = client.post(answer_url(pending, "refuse"))
+    assert response.url == history_url(contract)
