@@ -1,4 +1,4 @@
-"""404 and 500 pages in the site's style; the 500 page renders with no request at all."""
+"""403, 404 and 500 pages in the site's style; the 500 page renders with no request at all."""
 
 import pytest
 from django.template import loader
@@ -50,3 +50,26 @@ def test_an_exception_in_a_view_shows_the_500_page(client, monkeypatch):
     response = client.get("/purchases/")
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+def test_a_refused_page_is_the_sites_403_in_the_readers_language(client):
+    """Someone who is not staff opening the admin (and any other PermissionDenied) gets the
+    site's page, not Django's bare "403 Forbidden"."""
+    client.force_login(UserFactory(language="pt-br"))
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Acesso negado" in html and "Sua conta não pode abrir esta página" in html
+    assert "css/app.css" in html and 'class="site-header"' in html
+    assert "Ir para o painel" in html or "/dashboard/" in html
+
+
+def test_a_refusal_with_a_reason_says_it(rf):
+    from django.core.exceptions import PermissionDenied
+    from django.views.defaults import permission_denied
+
+    request = rf.get("/")
+    request.user = UserFactory()
+    response = permission_denied(request, PermissionDenied("Only the producer may do this."))
+    assert response.status_code == 403
+    assert "Only the producer may do this." in response.content.decode()
