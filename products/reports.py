@@ -695,22 +695,28 @@ def _coproduced_product_ids(user: User) -> QuerySet:
     )
 
 
-def _cocreator_visible(user: User) -> Q:
+def cocreator_terms(user: User) -> list[tuple[int, datetime | None]]:
+    """(product id, the first instant the contract no longer covers, or None) of each contract
+    the user accepted: what the cocreator's Sales rows and their paging both read (one query;
+    a page reads it once and passes it to both)."""
+    from coproduction.dates import contract_in_force_until
+
+    contracts = Contract.objects.filter(
+        cocreator=user, status__in=ACCEPTED_CONTRACTS
+    ).select_related("product__producer__validation")
+    return [(contract.product_id, contract_in_force_until(contract)) for contract in contracts]
+
+
+def _cocreator_visible(user: User, terms: list[tuple[int, datetime | None]] | None = None) -> Q:
     """The sales a cocreator sees: of the products they co-produce, except that once a contract
     ended or expired, sales paid after it stopped being in force are not theirs to see (the
     earlier ones still are), unless they still earned on them (automatic sales recovery)."""
-    from coproduction.dates import contract_in_force_until
-
     earned = Exists(
         LedgerEntry.objects.filter(sale=OuterRef("pk"), beneficiary=user, role=COCREATOR)
     )
     visible = Q(pk__in=[])
-    contracts = Contract.objects.filter(
-        cocreator=user, status__in=ACCEPTED_CONTRACTS
-    ).select_related("product__producer__validation")
-    for contract in contracts:
-        scope = Q(product_id=contract.product_id)
-        until = contract_in_force_until(contract)
+    for product_id, until in cocreator_terms(user) if terms is None else terms:
+        scope = Q(product_id=product_id)
         if until is not None:
             scope &= Q(paid_at__lt=until) | earned
         visible |= scope
@@ -739,8 +745,15 @@ def _share(user: User, role: str, *, reversals: bool):
     return Coalesce(Subquery(total, output_field=BigIntegerField()), 0)
 
 
-def sales_for_role(*, user: User, role: str, product_id: int | None = None) -> QuerySet[Sale]:
-    """Counted sales the user sees in this role, newest first.
+def sales_for_role(
+    *,
+    user: User,
+    role: str,
+    product_id: int | None = None,
+    terms: list[tuple[int, datetime | None]] | None = None,
+) -> QuerySet[Sale]:
+    """Counted sales the user sees in this role, newest first (`terms`: the cocreator's
+    cocreator_terms, when the caller has read them already).
 
     producer: every sale of their products, with buyer, affiliate and the whole ledger joined.
     cocreator: sales of products they co-produce (or did), with only their own share.
@@ -752,7 +765,7 @@ def sales_for_role(*, user: User, role: str, product_id: int | None = None) -> Q
             "product", "buyer", "affiliation__affiliate"
         )
     elif role == COCREATOR:
-        sales = sales.filter(_cocreator_visible(user)).select_related("product")
+        sales = sales.filter(_cocreator_visible(user, terms)).select_related("product")
     else:
         sales = sales.filter(affiliation__affiliate=user).select_related("product")
     if role != PRODUCER:
@@ -765,18 +778,21 @@ def sales_for_role(*, user: User, role: str, product_id: int | None = None) -> Q
     return sales.order_by("-paid_at", "-pk")
 
 
-def newest_sale_ids(*, user: User, role: str, products: list[Product], counted: QuerySet):
+def newest_sale_ids(
+    *,
+    user: User,
+    role: str,
+    products: list[Product],
+    counted: QuerySet,
+    terms: list[tuple[int, datetime | None]] | None = None,
+):
     """The ids of the sales history's rows for a paginator (`counted`: their ids as a
     queryset). When the rows are every counted sale of some products (a producer's, or a
     cocreator's whose contracts all still cover every sale), a page is read through each
     product's (product, paid_at) index instead of sorting all their sales to keep 50."""
     if role == COCREATOR:
-        from coproduction.dates import contract_in_force_until
-
-        contracts = Contract.objects.filter(
-            cocreator=user, status__in=ACCEPTED_CONTRACTS
-        ).select_related("product__producer__validation")
-        if any(contract_in_force_until(contract) is not None for contract in contracts):
+        terms = cocreator_terms(user) if terms is None else terms
+        if any(until is not None for _product_id, until in terms):
             return counted
     elif role != PRODUCER:
         return counted

@@ -53,12 +53,16 @@ def _filters(request) -> tuple[str, list[Product], Product | None]:
 @require_GET
 def sales(request):
     role, products, product = _filters(request)
+    # A cocreator's contracts, read once for the rows and for their paging.
+    terms = reports.cocreator_terms(request.user) if role == reports.COCREATOR else None
     queryset = reports.sales_for_role(
-        user=request.user, role=role, product_id=product.pk if product else None
+        user=request.user, role=role, product_id=product.pk if product else None, terms=terms
     )
     ids = queryset.values_list("pk", flat=True)
     if product is None:
-        ids = reports.newest_sale_ids(user=request.user, role=role, products=products, counted=ids)
+        ids = reports.newest_sale_ids(
+            user=request.user, role=role, products=products, counted=ids, terms=terms
+        )
     page = paginate(request, ids)
     context = {
         "role": role,
