@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, Q
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from coproduction.dates import (
@@ -41,7 +42,7 @@ class ShareTerms:
             commission_percent=contract.commission_percent,
             affiliate_commission_percent=contract.affiliate_commission_percent,
             all_affiliates=contract.all_affiliates,
-            affiliate_ids=frozenset(a.pk for a in contract.affiliates.all()),
+            affiliate_ids=_affiliate_ids(contract),
         )
 
     def with_changes(self, after: dict) -> "ShareTerms":
@@ -94,6 +95,15 @@ def largest_percent(alternatives: list[ShareTerms], kind) -> Decimal:
     return max(terms.percent_for(kind) for terms in alternatives)
 
 
+def _affiliate_ids(contract: Contract) -> frozenset[int]:
+    """The contract's chosen affiliates: as live_contracts read them (one array a contract),
+    else from the relation."""
+    ids = getattr(contract, "chosen_affiliate_ids", None)
+    if ids is None:
+        return frozenset(a.pk for a in contract.affiliates.all())
+    return frozenset(ids)
+
+
 def live_contracts(product: Product) -> list[Contract]:
     """The contracts that can still pay on this product's sales (see the module docstring),
     with what the rule needs (their terms, affiliates and pending changes; not their
@@ -109,10 +119,16 @@ def live_contracts(product: Product) -> list[Contract]:
                 accepted_at__isnull=False,
             )
         )
-        .prefetch_related(
-            "affiliates",
-            _pending_changes_prefetch(),
+        # The chosen affiliates' ids as one array a contract: a prefetch built a related
+        # manager and an Affiliation per row for the rule to read their ids only.
+        .annotate(
+            chosen_affiliate_ids=ArraySubquery(
+                Contract.affiliates.through.objects.filter(contract_id=OuterRef("pk")).values(
+                    "affiliation_id"
+                )
+            )
         )
+        .prefetch_related(_pending_changes_prefetch())
     )
     closed = [contract for contract in contracts if not contract.is_live]
     if not closed:
