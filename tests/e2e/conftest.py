@@ -86,20 +86,23 @@ def shot():
     SCREENSHOTS.mkdir(exist_ok=True)
 
     def take(page, name: str) -> Path:
-        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+        from playwright.sync_api import Error as PlaywrightError
 
         path = SCREENSHOTS / f"{name}.png"
         # A click that submits a form may still be navigating: a screenshot taken then can hang
-        # in headless Chromium (seen in CI: "fonts loaded", then a 20 s timeout). Wait for the
-        # page to load, and retry once; a screenshot is a record for people, not an assertion.
-        for attempt in range(2):
+        # in headless Chromium (seen in CI: "fonts loaded", then a 20 s timeout) or fail
+        # ("Protocol error (Page.captureScreenshot): Unable to capture screenshot", seen in CI
+        # while the next page replaced the one being captured). Wait for the page to load, and
+        # retry; a screenshot is a record for people, not an assertion.
+        for attempt in range(3):
             try:
                 page.wait_for_load_state("load")
                 page.screenshot(path=str(path), full_page=attempt == 0, timeout=10_000)
                 return path
-            except PlaywrightTimeoutError:
+            except PlaywrightError:  # TimeoutError is one too
+                page.wait_for_timeout(250)
                 continue
-        warnings.warn(f"screenshot {name} timed out twice", stacklevel=2)
+        warnings.warn(f"screenshot {name} failed three times", stacklevel=2)
         return path
 
     return take
