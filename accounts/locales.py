@@ -183,23 +183,20 @@ def moment_formatter(*, locale: str | None = None):
     """format_moment for many values, the language and the zone looked up once (day_formatter)."""
     babel = babel_locale(locale)
     zone = timezone.get_current_timezone()
+    return lambda value: _moment_text(value, babel, zone)
 
-    def moment(value) -> str:
-        if value is None or value == "":
-            return ""
-        if isinstance(value, datetime) and timezone.is_aware(value):
-            value = value.astimezone(zone)
-        return f"{_day_text(value, babel, zone)} {value:%H:%M}"
 
-    return moment
+def _moment_text(value, babel: Locale, zone) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = value.astimezone(zone or timezone.get_current_timezone())
+    return f"{_day_text(value, babel, zone)} {value:%H:%M}"
 
 
 def format_moment(value, *, locale: str | None = None) -> str:
     """A date and a 24-hour time in the active zone: 'Jan 31, 2027 22:30'."""
-    if value is None or value == "":
-        return ""
-    value = _as_local(value)
-    return f"{_day_text(value, babel_locale(locale), None)} {value:%H:%M}"
+    return _moment_text(value, babel_locale(locale), None)
 
 
 def format_month(value, *, locale: str | None = None) -> str:
